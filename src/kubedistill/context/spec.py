@@ -1,0 +1,83 @@
+"""Task specs: the structured requirements of one task, checked by L4 against a manifest.
+
+A spec is what an instruction asks for ("a redis Deployment named cache with 2 replicas and a
+ClusterIP Service on 6379"), as data. Teachers render instructions from specs, L4 checks answers
+against them, and evaluation counts a task as passed only when its answer meets its spec.
+Every field is optional: a spec states only what the instruction actually requires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class ObjectSpec:
+    """Requirements on one object of the answer; ``kind`` is the only mandatory field."""
+
+    kind: str
+    name: str | None = None
+    namespace: str | None = None
+    image: str | None = None
+    """Image the main container runs; a tag here must match, a bare repository accepts any tag."""
+    replicas: int | None = None
+    ports: list[int] = field(default_factory=list)
+    """Container ports for workloads, service ports for Services."""
+    target_ports: list[int | str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    service_type: str | None = None
+    storage: str | None = None
+    """Requested storage (PVC or StatefulSet volumeClaimTemplates), compared as a quantity."""
+    access_modes: list[str] = field(default_factory=list)
+    schedule: str | None = None
+    host: str | None = None
+    path: str | None = None
+    requests: dict[str, str] = field(default_factory=dict)
+    limits: dict[str, str] = field(default_factory=dict)
+    run_as_non_root: bool | None = None
+    read_only_root_fs: bool | None = None
+    refs: dict[str, str] = field(default_factory=dict)
+    """Named references the object must carry, e.g. {"ConfigMap": "app-config", "Service": "web"}."""
+    fields: dict[str, Any] = field(default_factory=dict)
+    """Any other requirement as JSON pointer -> expected value, e.g. {"/spec/minReplicas": 2}."""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ObjectSpec:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown object spec field(s): {', '.join(unknown)}")
+        if not data.get("kind"):
+            raise ValueError("object spec needs a kind")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v not in (None, [], {})}
+
+
+@dataclass
+class TaskSpec:
+    """What one task requires: its family and the objects the answer must contain."""
+
+    family: str = ""
+    objects: list[ObjectSpec] = field(default_factory=list)
+    exact: bool = False
+    """When true, the answer may contain no objects beyond those listed."""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TaskSpec:
+        if not isinstance(data, dict):
+            raise ValueError("task spec must be a mapping")
+        objects = data.get("objects") or []
+        if not isinstance(objects, list):
+            raise ValueError("task spec 'objects' must be a list")
+        return cls(family=str(data.get("family", "")), exact=bool(data.get("exact", False)),
+                   objects=[ObjectSpec.from_dict(o) for o in objects])
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"family": self.family, "objects": [o.to_dict() for o in self.objects]}
+        if self.exact:
+            out["exact"] = True
+        return out

@@ -1,0 +1,84 @@
+"""``kubedistill validate``: the verifier as a CI tool, in the manner of kubeconform.
+
+    kubedistill validate deploy/ --policy restricted -o junit > report.xml
+
+Exit codes: 0 every document passed, 1 some document has findings, 2 usage or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kubedistill.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UserError
+from kubedistill.verify.engine import VerifyConfig, verify_paths
+from kubedistill.verify.finding import DocumentResult, Status
+from kubedistill.verify.output import FORMATS, WRITERS, summary, text_lines, text_summary
+from kubedistill.verify.policy import PROFILES
+from kubedistill.verify.schema import DEFAULT_K8S_VERSION
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH|DIR|-",
+                        help="files, directories (recursive *.yaml/*.yml/*.json) or - for stdin")
+    parser.add_argument("--k8s-version", default=DEFAULT_K8S_VERSION,
+                        help=f"Kubernetes version of the schemas (default {DEFAULT_K8S_VERSION})")
+    parser.add_argument("--levels", default="L1,L2,L3,L4", help="levels to run, e.g. L1,L2 (default all)")
+    parser.add_argument("--policy", default="baseline", choices=PROFILES,
+                        help="L3 profile; each includes the previous (default baseline)")
+    parser.add_argument("--context", default="bundle", choices=("bundle", "strict", "off"),
+                        help="L4: cluster references as warnings (bundle), as errors (strict), or off")
+    parser.add_argument("--schema-location", action="append", default=[], metavar="DIR",
+                        help="CRD manifests or JSON schemas for custom resources (repeatable)")
+    parser.add_argument("--ignore-missing-schemas", action="store_true",
+                        help="report kinds without a schema as skipped instead of failing")
+    parser.add_argument("-o", "--output", default="text", choices=FORMATS, help="output format (default text)")
+    parser.add_argument("--summary", action="store_true", help="print counts per status, level and rule")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also list valid documents (text)")
+    parser.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour text output")
+
+
+def parse_levels(text: str) -> tuple[int, ...]:
+    levels = []
+    for part in text.split(","):
+        part = part.strip().upper()
+        if part not in ("L1", "L2", "L3", "L4"):
+            raise UserError(f"--levels: unknown level {part!r}", "use a comma list such as L1,L2,L3,L4")
+        levels.append(int(part[1]))
+    return tuple(sorted(set(levels)))
+
+
+def config_from_args(args: argparse.Namespace) -> VerifyConfig:
+    config = VerifyConfig(k8s_version=args.k8s_version, levels=parse_levels(args.levels), policy=args.policy,
+                          context=args.context, schema_locations=tuple(args.schema_location),
+                          ignore_missing_schemas=args.ignore_missing_schemas)
+    problems = config.problems()
+    if args.jobs < 1:
+        problems.append(f"--jobs must be at least 1, got {args.jobs}")
+    if problems:
+        raise UserError("; ".join(problems))
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.paths:
+        if sys.stdin.isatty():
+            raise UserError("no input", "give files or directories, or pipe a manifest into 'kubedistill validate -'")
+        args.paths = ["-"]
+    config = config_from_args(args)
+    colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+    results: list[DocumentResult] = []
+    for file_results in verify_paths(args.paths, config, args.jobs):
+        if args.output == "text":
+            for line in text_lines(file_results, colour, args.verbose):
+                print(line)
+        results.extend(file_results)
+    if args.output == "text":
+        if args.summary or args.verbose:
+            print(text_summary(summary(results)))
+    else:
+        WRITERS[args.output](results, sys.stdout, args.summary)
+    if any(r.status == Status.ERROR for r in results):
+        return EXIT_USAGE
+    return EXIT_OK if all(r.passed for r in results) else EXIT_FINDINGS

@@ -1,0 +1,214 @@
+"""L4, second half: does the manifest do what the task asked? (task spec conformance)
+
+Each requirement of an ``ObjectSpec`` is one small comparison against the best-matching object of
+the answer. Quantities are compared as quantities ("1Gi" == "1024Mi"), images by repository and,
+when the spec names one, by tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from kubedistill.context.spec import ObjectSpec, TaskSpec
+from kubedistill.verify.facts import extract
+from kubedistill.verify.finding import Issue
+from kubedistill.verify.objects import as_dict, as_list, containers, dig, pod_spec
+from kubedistill.verify.quantity import parse_quantity
+from kubedistill.verify.registry import rule
+
+MISSING = rule("L4-SPEC-MISSING-OBJECT", 4, "an object the task requires is absent")
+MISMATCH = rule("L4-SPEC-MISMATCH", 4, "an object differs from what the task requires")
+EXTRA = rule("L4-SPEC-EXTRA-OBJECT", 4, "an object the task did not ask for")
+
+
+def check_spec(spec: TaskSpec, docs: list[tuple[int, dict]]) -> dict[int, list[Issue]]:
+    """Spec issues per document index; issues about absent objects go to the first document."""
+    found: dict[int, list[Issue]] = {}
+    first = docs[0][0] if docs else 0
+    used: set[int] = set()
+    for want in spec.objects:
+        candidates = [(i, d) for i, d in docs if d.get("kind") == want.kind and
+                      (want.name is None or dig(d, "metadata", "name") == want.name)]
+        if not candidates:
+            named = f" named {want.name!r}" if want.name else ""
+            found.setdefault(first, []).append(Issue(MISSING, "", f"the task asks for a {want.kind}{named}; the "
+                                                     "manifest has none", f"add the {want.kind}{named}"))
+            continue
+        scored = sorted(((list(mismatches(want, d)), i) for i, d in candidates), key=lambda t: len(t[0]))
+        problems, index = scored[0]
+        used.add(index)
+        if problems:
+            found.setdefault(index, []).extend(problems)
+    if spec.exact:
+        for i, d in docs:
+            if i not in used:
+                found.setdefault(i, []).append(Issue(EXTRA, "", f"{d.get('kind')} is not part of the task",
+                                                     "remove objects the task did not ask for"))
+    return found
+
+
+def _issue(path: str, what: str, want: Any, got: Any) -> Issue:
+    return Issue(MISMATCH, path, f"the task requires {what} {want!r}; the manifest has {got!r}",
+                 f"set {what} to {want!r}")
+
+
+def _same_quantity(a: Any, b: Any) -> bool:
+    qa, qb = parse_quantity(a), parse_quantity(b)
+    return qa is not None and qa == qb
+
+
+def _normalize_image(image: str) -> str:
+    return image.removeprefix("docker.io/").removeprefix("library/")
+
+
+def _repository(image: str) -> str:
+    image = image.split("@")[0]
+    head, _, last = image.rpartition("/")
+    return (head + "/" if head else "") + last.split(":")[0]
+
+
+def _image_matches(want: str, got: Any) -> bool:
+    if not isinstance(got, str):
+        return False
+    want_n, got_n = _normalize_image(want), _normalize_image(got)
+    if ":" in want_n.rsplit("/", 1)[-1] or "@" in want_n:
+        return want_n == got_n
+    return _repository(got_n) == want_n
+
+
+def mismatches(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
+    for check in _CHECKS:
+        yield from check(want, doc)
+
+
+def _namespace(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
+    got = dig(doc, "metadata", "namespace") or "default"
+    if want.namespace and got != want.namespace:
+        yield _issue("/metadata/namespace", "namespace", want.namespace, got)
+
+
+def _labels(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
+    got = as_dict(dig(doc, "metadata", "labels"))
+    for key, value in want.labels.items():
+        if got.get(key) != value:
+            yield _issue(f"/metadata/labels/{key.replace('/', '~1')}", f"label {key}", value, got.get(key))
+
+
+def _workload(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
+    ref = pod_spec(doc)
+    if ref is None:
+        return
+    items = [c for c in containers(ref, ("containers",))]
+    if want.image and not any(_image_matches(want.image, c.container.get("image")) for c in items):
+        yield _issue(f"{ref.path}/containers/0/image", "image", want.image,
+                     [c.container.get("image") for c in items])
+    if want.replicas is not None and doc.get("kind") != "Pod":
+        got = as_dict(doc.get("spec")).get("replicas", 1)
+        if got != want.replicas:
+            yield _issue("/spec/replicas", "replicas", want.replicas, got)
+    declared = {p.get("containerPort") for c in items for p in map(as_dict, as_list(c.container.get("ports")))}
+    for port in want.ports:
+        if port not in declared:
+            yield _issue(f"{ref.path}/containers/0/ports", "containerPort", port, sorted(x for x in declared if x))
+    env = {e.get("name"): e.get("value") for c in items for e in map(as_dict, as_list(c.container.get("env")))}
+    for name, value in want.env.items():
+        if name not in env or (value is not None and str(env[name]) != str(value)):
+            yield _issue(f"{ref.path}/containers/0/env", f"env {name}", value, env.get(name))
+    for section, wanted in (("requests", want.requests), ("limits", want.limits)):
+        for res, value in wanted.items():
+            got = [dig(c.container, "resources", section, res) for c in items]
+            if not any(_same_quantity(value, g) for g in got):
+                yield _issue(f"{ref.path}/containers/0/resources/{section}/{res}", f"{res} {section[:-1]}", value,
+                             got[0] if got else None)
+    yield from _security(want, ref, items)
+
+
+def _security(want: ObjectSpec, ref: Any, items: list) -> Iterator[Issue]:
+    pod_non_root = dig(ref.spec, "securityContext", "runAsNonRoot") is True
+    if want.run_as_non_root and not all(
+            dig(c.container, "securityContext", "runAsNonRoot") is True or (
+                pod_non_root and dig(c.container, "securityContext", "runAsNonRoot") is not False) for c in items):
+        yield _issue(f"{ref.path}/securityContext/runAsNonRoot", "runAsNonRoot", True, False)
+    if want.read_only_root_fs and not all(
+            dig(c.container, "securityContext", "readOnlyRootFilesystem") is True for c in items):
+        yield _issue(f"{ref.path}/containers/0/securityContext/readOnlyRootFilesystem", "readOnlyRootFilesystem",
+                     True, False)
+
+
+def _service(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
+    if doc.get("kind") != "Service":
+        return
+    spec = as_dict(doc.get("spec"))
+    ports = [as_dict(p) for p in as_list(spec.get("ports"))]
+    got_ports = [p.get("port") for p in ports]
+    for port in want.ports:
+        if port not in got_ports:
+            yield _issue("/spec/ports", "Service port", port, got_ports)
+    targets = [p.get("targetPort", p.get("port")) for p in ports]
+    for target in want.target_ports:
+        if target not in targets:
+            yield _issue("/spec/ports", "targetPort", target, targets)
+    if want.service_type and spec.get("type", "ClusterIP") != want.service_type:
+        yield _issue("/spec/type", "Service type", want.service_type, spec.get("type", "ClusterIP"))
+
+
+def _storage(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
+    if not want.storage and not want.access_modes:
+        return
+    specs = [as_dict(doc.get("spec"))] if doc.get("kind") == "PersistentVolumeClaim" else [
+        as_dict(as_dict(t).get("spec")) for t in as_list(dig(doc, "spec", "volumeClaimTemplates"))]
+    if want.storage:
+        got = [dig(s, "resources", "requests", "storage") for s in specs]
+        if not any(_same_quantity(want.storage, g) for g in got):
+            yield _issue("/spec/resources/requests/storage", "storage", want.storage, got[0] if got else None)
+    modes = {m for s in specs for m in as_list(s.get("accessModes"))}
+    for mode in want.access_modes:
+        if mode not in modes:
+            yield _issue("/spec/accessModes", "access mode", mode, sorted(modes))
+
+
+def _schedule(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
+    got = dig(doc, "spec", "schedule")
+    if want.schedule and " ".join(str(got or "").split()) != " ".join(want.schedule.split()):
+        yield _issue("/spec/schedule", "schedule", want.schedule, got)
+
+
+def _ingress(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
+    if doc.get("kind") != "Ingress" or not (want.host or want.path):
+        return
+    rules = [as_dict(r) for r in as_list(dig(doc, "spec", "rules"))]
+    hosts = [r.get("host") for r in rules]
+    if want.host and want.host not in hosts:
+        yield _issue("/spec/rules", "host", want.host, hosts)
+    paths = [as_dict(p).get("path") for r in rules for p in as_list(dig(r, "http", "paths"))]
+    if want.path and want.path not in paths:
+        yield _issue("/spec/rules", "path", want.path, paths)
+
+
+def _refs(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
+    if not want.refs:
+        return
+    facts = extract(0, doc)
+    named = {(r.kind, r.name) for r in facts.references}
+    named |= {("Service", b.get("name")) for _, b in facts.raw.get("backends", [])}
+    target = facts.raw.get("target")
+    if isinstance(target, tuple):
+        named.add(target)
+    for kind, name in want.refs.items():
+        if (kind, name) not in named:
+            yield _issue("", f"reference to {kind}", name, None)
+
+
+def _fields(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
+    for pointer, value in want.fields.items():
+        got: Any = doc
+        for part in [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]:
+            got = got[int(part)] if isinstance(got, list) and part.isdigit() and int(part) < len(got) else (
+                got.get(part) if isinstance(got, dict) else None)
+        if got != value and not _same_quantity(got, value):
+            yield _issue(pointer, pointer, value, got)
+
+
+_CHECKS: tuple[Callable[[ObjectSpec, dict], Iterator[Issue]], ...] = (
+    _namespace, _labels, _workload, _service, _storage, _schedule, _ingress, _refs, _fields)

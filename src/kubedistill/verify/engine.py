@@ -1,0 +1,267 @@
+"""The verifier: runs L1-L4 over a stream of documents and returns results as data.
+
+A document fails at the first level that rejects it, and all findings of that level are reported.
+L4 needs the whole bundle, so the engine keeps compact facts per object (not the documents) and runs
+the bundle checks when the stream ends; memory stays bounded on very long streams.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubedistill.context.spec import TaskSpec
+from kubedistill.verify import apiserver, policy  # noqa: F401  (registers L2b and L3 checks)
+from kubedistill.verify.conformance import check_spec
+from kubedistill.verify.context import CONTEXT_MODES, Bundle, check_bundle
+from kubedistill.verify.facts import Facts, extract
+from kubedistill.verify.finding import DocumentResult, Finding, Issue, Status
+from kubedistill.verify.registry import RULES, checks_for
+from kubedistill.verify.schema import DEFAULT_K8S_VERSION, CustomSchemas, SchemaValidator, available_versions
+from kubedistill.verify.syntax import decode, locate, parse_stream
+
+log = logging.getLogger(__name__)
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass
+class VerifyConfig:
+    """What to check and how strictly; every field maps to a ``kubedistill validate`` flag."""
+
+    k8s_version: str = DEFAULT_K8S_VERSION
+    """Kubernetes minor version whose schemas and removed APIs apply (1.25-1.37)."""
+    levels: tuple[int, ...] = (1, 2, 3, 4)
+    """Levels to run; L1 parsing always happens, since nothing else can run without it."""
+    policy: str = policy.DEFAULT_PROFILE
+    """L3 profile: baseline | restricted | best-practice (each includes the previous)."""
+    context: str = "bundle"
+    """L4 mode: bundle (cluster references are warnings) | strict (errors) | off."""
+    schema_locations: tuple[str, ...] = ()
+    """Files or directories with CRD manifests or JSON schemas for custom resources."""
+    ignore_missing_schemas: bool = False
+    """Report kinds without a schema as skipped instead of as an error (kubeconform's flag)."""
+
+    def problems(self) -> list[str]:
+        """Every configuration error at once, so the user fixes them in one go."""
+        found = []
+        version = ".".join(self.k8s_version.lstrip("v").split(".")[:2])
+        if version not in available_versions():
+            found.append(f"unsupported --k8s-version {self.k8s_version!r}; available: "
+                         f"{', '.join(available_versions())}")
+        if not self.levels or any(level not in (1, 2, 3, 4) for level in self.levels):
+            found.append(f"--levels must name some of L1,L2,L3,L4, got {self.levels!r}")
+        if problem := policy.profile_problem(self.policy):
+            found.append(problem)
+        if self.context not in CONTEXT_MODES:
+            found.append(f"unknown --context {self.context!r}; choose one of {', '.join(CONTEXT_MODES)}")
+        found.extend(f"--schema-location {loc!r} does not exist" for loc in self.schema_locations
+                     if not Path(loc).exists())
+        return found
+
+
+@dataclass
+class _Pending:
+    result: DocumentResult
+    data: dict | None = None
+    facts: Facts | None = None
+
+
+@dataclass
+class Verifier:
+    """Holds the compiled schemas; reuse one instance for many files."""
+
+    config: VerifyConfig = field(default_factory=VerifyConfig)
+    custom: CustomSchemas | None = None
+
+    def __post_init__(self) -> None:
+        if self.custom is None:
+            self.custom = CustomSchemas()
+            for location in self.config.schema_locations:
+                self.custom.load(location)
+        self.schemas = SchemaValidator(self.config.k8s_version, self.custom)
+
+    # --- entry points -------------------------------------------------------------------------
+
+    def verify_text(self, text: str | bytes, file: str = "-", spec: TaskSpec | None = None) -> list[DocumentResult]:
+        """Verify one bundle (a multi-document YAML text) and, if given, its task spec."""
+        if isinstance(text, bytes):
+            decoded, issue = decode(text)
+            if issue is not None:
+                result = DocumentResult(file, 0, status=Status.INVALID, failed_level=1)
+                result.findings.append(self._finding(issue, 1, result))
+                return [result]
+            text = decoded or ""
+        return self._verify_stream(text, file, spec)
+
+    def verify_file(self, path: str) -> list[DocumentResult]:
+        try:
+            data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        except OSError as exc:
+            result = DocumentResult(path, 0, status=Status.ERROR)
+            reason = exc.strerror or str(exc)
+            result.findings.append(Finding(1, "INPUT", f"cannot read {path}: {reason}", file=path,
+                                           hint="check the path and its permissions"))
+            return [result]
+        return self.verify_text(data, "stdin" if path == "-" else path)
+
+    # --- the pipeline -------------------------------------------------------------------------
+
+    def _verify_stream(self, text: str, file: str, spec: TaskSpec | None) -> list[DocumentResult]:
+        pending: list[_Pending] = []
+        for parsed in parse_stream(text):
+            result = DocumentResult(file, parsed.index, line=parsed.line)
+            item = _Pending(result)
+            pending.append(item)
+            if parsed.issues:
+                self._record(result, 1, parsed.issues, parsed.node)
+                continue
+            if parsed.data is None:
+                result.status = Status.EMPTY
+                continue
+            doc = parsed.data
+            self._describe(result, doc)
+            item.facts = extract(parsed.index, doc) if isinstance(doc.get("kind"), str) else None
+            if spec is not None:
+                item.data = doc
+            self._single(result, doc, parsed.node)
+        if 4 in self.config.levels:
+            self._bundle(pending, spec)
+        results = [p.result for p in pending]
+        for result in results:
+            if result.status == Status.VALID and any(f.is_error for f in result.findings):
+                result.status = Status.INVALID
+        return results
+
+    def _describe(self, result: DocumentResult, doc: dict) -> None:
+        meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+        result.kind = str(doc.get("kind") or "")
+        result.name = str(meta.get("name") or meta.get("generateName") or "")
+        result.namespace = str(meta.get("namespace") or "")
+        result.api_version = str(doc.get("apiVersion") or "")
+
+    def _single(self, result: DocumentResult, doc: dict, node: Any) -> None:
+        """L2 and L3 for one document; stops at the first level with an error."""
+        levels = self.config.levels
+        if 2 in levels and not self._record(result, 2, self._level2(result, doc), node):
+            return
+        if result.status == Status.SKIPPED:
+            return
+        if 3 in levels:
+            issues = [i for check in checks_for(3, doc.get("kind")) for i in check(doc, self.config.policy)]
+            self._record(result, 3, issues, node)
+
+    def _level2(self, result: DocumentResult, doc: dict) -> list[Issue]:
+        api_version, kind = doc.get("apiVersion"), doc.get("kind")
+        missing = [Issue(f"L2-MISSING-{key.upper()}", f"/{key}", f"{key} is missing or not a string",
+                         f"add {key}, e.g. {example}")
+                   for key, value, example in (("apiVersion", api_version, "apps/v1"), ("kind", kind, "Deployment"))
+                   if not isinstance(value, str) or not value]
+        if missing:
+            return missing
+        issues, how = self.schemas.validate(doc)
+        if how == "missing":
+            if self.config.ignore_missing_schemas:
+                result.status = Status.SKIPPED
+                return []
+            from kubedistill.verify.schema import describe_missing
+
+            return [describe_missing(api_version, kind)]
+        if how == "builtin":
+            issues.extend(i for check in checks_for(2, kind) for i in check(doc))
+        return _dedupe(issues)
+
+    def _bundle(self, pending: list[_Pending], spec: TaskSpec | None) -> None:
+        found: dict[int, list[Issue]] = {}
+        if self.config.context != "off":
+            bundle = Bundle([p.facts for p in pending if p.facts is not None], self.config.context)
+            found = check_bundle(bundle)
+        if spec is not None:
+            docs = [(p.result.doc, p.data) for p in pending if p.data is not None]
+            for index, issues in check_spec(spec, docs).items():
+                found.setdefault(index, []).extend(issues)
+        for item in pending:
+            result = item.result
+            if result.failed_level is None and result.status not in (Status.SKIPPED, Status.EMPTY) and (
+                    issues := found.get(result.doc)):
+                self._record(result, 4, issues, None)
+
+    def _record(self, result: DocumentResult, level: int, issues: Iterable[Issue], node: Any) -> bool:
+        """Add a level's findings; returns False (stop) when any of them is an error."""
+        failed = False
+        for issue in issues:
+            result.findings.append(self._finding(issue, level, result, node))
+            failed |= issue.severity == "error"
+        if failed:
+            result.failed_level = level
+            result.status = Status.INVALID
+        return not failed
+
+    def _finding(self, issue: Issue, level: int, result: DocumentResult, node: Any = None) -> Finding:
+        line, column = issue.line, issue.column
+        if line is None and node is not None and issue.path:
+            line, column = locate(node, issue.path) or (None, None)
+        if line is None:
+            line = result.line
+        rule = RULES.get(issue.rule)
+        return Finding(level=level, rule=issue.rule, message=issue.message, path=issue.path, hint=issue.hint,
+                       severity=issue.severity, file=result.file, doc=result.doc, kind=result.kind,
+                       name=result.name, line=line, column=column, checkov=rule.checkov if rule else "")
+
+
+def _dedupe(issues: list[Issue]) -> list[Issue]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for issue in issues:
+        key = (issue.rule, issue.path)
+        if key not in seen:
+            seen.add(key)
+            out.append(issue)
+    return out
+
+
+def discover(paths: Iterable[str]) -> Iterator[str]:
+    """Files to verify: '-' for stdin, files as given, directories recursively (sorted)."""
+    for path in paths:
+        if path == "-" or not os.path.isdir(path):
+            yield path
+            continue
+        for root, dirs, files in os.walk(path):
+            dirs.sort()
+            for name in sorted(files):
+                if name.endswith(MANIFEST_SUFFIXES):
+                    yield os.path.join(root, name)
+
+
+_WORKER: Verifier | None = None
+
+
+def _init_worker(config: VerifyConfig) -> None:
+    global _WORKER
+    _WORKER = Verifier(config)
+
+
+def _verify_in_worker(path: str) -> list[DocumentResult]:
+    assert _WORKER is not None
+    return _WORKER.verify_file(path)
+
+
+def verify_paths(paths: Iterable[str], config: VerifyConfig, jobs: int = 1) -> Iterator[list[DocumentResult]]:
+    """Results per file, in input order; ``jobs`` > 1 spreads files over worker processes."""
+    files = list(discover(paths))
+    if jobs <= 1 or "-" in files or len(files) < 2:  # stdin can only be read by this process
+        verifier = Verifier(config)
+        for path in files:
+            yield verifier.verify_file(path)
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+    chunk = max(1, min(64, len(files) // (jobs * 8)))
+    with context.Pool(jobs, initializer=_init_worker, initargs=(config,)) as pool:
+        yield from pool.imap(_verify_in_worker, files, chunksize=chunk)

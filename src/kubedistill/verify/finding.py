@@ -1,0 +1,110 @@
+"""What the verifier returns: findings and per-document results, as plain data.
+
+Validation never raises for bad manifests; every problem becomes a ``Finding`` so that output
+formats, the corpus filter and the repair loop all read the same structure (kubeconform's model).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+LEVEL_NAMES = {1: "L1", 2: "L2", 3: "L3", 4: "L4"}
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Status(StrEnum):
+    """Per-document outcome, the same five states kubeconform reports."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    ERROR = "error"  # could not be validated at all (unreadable input)
+    SKIPPED = "skipped"  # no schema and --ignore-missing-schemas
+    EMPTY = "empty"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A problem as a check sees it: no file or document yet; the engine adds those."""
+
+    rule: str
+    path: str
+    message: str
+    hint: str = ""
+    severity: Severity = Severity.ERROR
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem located in one document of one file."""
+
+    level: int
+    rule: str
+    message: str
+    path: str = ""
+    hint: str = ""
+    severity: Severity = Severity.ERROR
+    file: str = ""
+    doc: int = 0
+    kind: str = ""
+    name: str = ""
+    line: int | None = None
+    column: int | None = None
+    checkov: str = ""
+
+    @property
+    def level_name(self) -> str:
+        return LEVEL_NAMES.get(self.level, f"L{self.level}")
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == Severity.ERROR
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["level"] = self.level_name
+        out["severity"] = str(self.severity)
+        return {k: v for k, v in out.items() if v not in ("", None)}
+
+
+@dataclass(slots=True)
+class DocumentResult:
+    """The verdict for one YAML document: status, the level that rejected it, and all findings."""
+
+    file: str
+    doc: int
+    kind: str = ""
+    name: str = ""
+    namespace: str = ""
+    api_version: str = ""
+    status: Status = Status.VALID
+    failed_level: int | None = None
+    findings: list[Finding] = field(default_factory=list)
+    line: int | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status in (Status.VALID, Status.SKIPPED, Status.EMPTY)
+
+    @property
+    def ident(self) -> str:
+        return f"{self.kind}/{self.name}" if self.kind else "(unknown kind)"
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "doc": self.doc,
+            "kind": self.kind,
+            "name": self.name,
+            "namespace": self.namespace,
+            "apiVersion": self.api_version,
+            "status": str(self.status),
+            "failedLevel": LEVEL_NAMES.get(self.failed_level) if self.failed_level else None,
+            "findings": [f.to_dict() for f in self.findings],
+        }

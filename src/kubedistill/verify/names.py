@@ -1,0 +1,73 @@
+"""The API server's name, label and key syntax (k8s.io/apimachinery/pkg/util/validation)."""
+
+from __future__ import annotations
+
+import re
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+WILDCARD_HOST = re.compile(r"^\*\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def dns_label_problem(value: str) -> str:
+    if len(value) > 63:
+        return f"{value!r} is longer than 63 characters"
+    if not DNS1123_LABEL.match(value):
+        return (f"{value!r} is not a valid DNS-1123 label (lowercase letters, digits and '-', "
+                "starting and ending with a letter or digit)")
+    return ""
+
+
+def dns_subdomain_problem(value: str) -> str:
+    if len(value) > 253:
+        return f"{value!r} is longer than 253 characters"
+    if not DNS1123_SUBDOMAIN.match(value):
+        return (f"{value!r} is not a valid DNS-1123 subdomain (lowercase letters, digits, '-' and '.', "
+                "starting and ending with a letter or digit)")
+    return ""
+
+
+def path_segment_problem(value: str) -> str:
+    if value in (".", ".."):
+        return f"{value!r} may not be '.' or '..'"
+    for bad in ("/", "%"):
+        if bad in value:
+            return f"{value!r} may not contain {bad!r}"
+    return ""
+
+
+def qualified_name_problem(key: str) -> str:
+    """Label and annotation keys: optional DNS-subdomain prefix, '/', name of at most 63 characters."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or dns_subdomain_problem(prefix)):
+        return f"key {key!r} has an invalid prefix {prefix!r} (must be a DNS-1123 subdomain)"
+    if not name or len(name) > 63 or not QUALIFIED_NAME.match(name):
+        return (f"key {key!r} is invalid: the name part must be 1-63 characters of letters, digits, '-', '_' "
+                "or '.', starting and ending with a letter or digit")
+    return ""
+
+
+def label_value_problem(value: object) -> str:
+    if not isinstance(value, str):
+        return f"label value {value!r} must be a string (quote it)"
+    if len(value) > 63 or not LABEL_VALUE.match(value):
+        return (f"label value {value!r} is invalid: at most 63 characters of letters, digits, '-', '_' or '.', "
+                "starting and ending with a letter or digit")
+    return ""
+
+
+def port_name_problem(name: str) -> str:
+    """IANA_SVC_NAME: at most 15 characters, lowercase, at least one letter, no '--'."""
+    if len(name) > 15:
+        return f"port name {name!r} is longer than 15 characters"
+    if not IANA_SVC_NAME.match(name):
+        return f"port name {name!r} must be lowercase letters, digits and '-', starting and ending alphanumeric"
+    if "--" in name:
+        return f"port name {name!r} may not contain '--'"
+    if not re.search(r"[a-z]", name):
+        return f"port name {name!r} must contain at least one letter"
+    return ""

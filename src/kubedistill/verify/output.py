@@ -1,0 +1,142 @@
+"""Output formats for verification results: text, json, junit, sarif, chosen by name.
+
+Each writer receives the results of all files at the end (``write``) or, for text, as they come
+(``stream``). Formatting is kept apart from checking, as in kubeconform's ``pkg/output``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from typing import IO
+from xml.sax.saxutils import escape, quoteattr
+
+from kubedistill import __version__
+from kubedistill.verify.finding import DocumentResult, Finding, Status
+from kubedistill.verify.registry import RULES
+
+FORMATS = ("text", "json", "junit", "sarif")
+_COLOURS = {"error": "\033[31m", "warning": "\033[33m", "valid": "\033[32m", "reset": "\033[0m"}
+
+
+def summary(results: list[DocumentResult]) -> dict:
+    """Counts per status, per failing level and per rule; the same figures in every format."""
+    statuses = Counter(str(r.status) for r in results)
+    levels = Counter(f"L{r.failed_level}" for r in results if r.failed_level)
+    rules = Counter(f.rule for r in results for f in r.findings)
+    warnings = sum(1 for r in results for f in r.findings if not f.is_error)
+    return {
+        "documents": len(results),
+        "status": {s.value: statuses.get(s.value, 0) for s in Status},
+        "failedAtLevel": dict(sorted(levels.items())),
+        "rules": dict(rules.most_common()),
+        "warnings": warnings,
+    }
+
+
+def _where(f: Finding) -> str:
+    pos = f":{f.line}" + (f":{f.column}" if f.column else "") if f.line else ""
+    return f"{f.file}{pos}"
+
+
+def format_finding(f: Finding, colour: bool = False) -> str:
+    tag = str(f.severity)
+    if colour:
+        tag = f"{_COLOURS[tag]}{tag}{_COLOURS['reset']}"
+    obj = f" {f.kind}/{f.name}" if f.kind else ""
+    path = f" {f.path}" if f.path else ""
+    hint = f" (hint: {f.hint})" if f.hint else ""
+    return f"{_where(f)}: {tag} {f.level_name} {f.rule} doc {f.doc}{obj}{path}: {f.message}{hint}"
+
+
+def text_lines(results: list[DocumentResult], colour: bool = False, verbose: bool = False) -> list[str]:
+    lines = []
+    for r in results:
+        lines.extend(format_finding(f, colour) for f in r.findings)
+        if verbose and r.status == Status.VALID and not r.findings:
+            ok = f"{_COLOURS['valid']}valid{_COLOURS['reset']}" if colour else "valid"
+            lines.append(f"{r.file}: {ok} doc {r.doc} {r.ident}")
+    return lines
+
+
+def text_summary(stats: dict) -> str:
+    s = stats["status"]
+    line = (f"Summary: {stats['documents']} documents - valid {s['valid']}, invalid {s['invalid']}, "
+            f"errors {s['error']}, skipped {s['skipped']}, empty {s['empty']}, warnings {stats['warnings']}")
+    parts = [line]
+    if stats["failedAtLevel"]:
+        parts.append("Failed at level: " + ", ".join(f"{k} {v}" for k, v in stats["failedAtLevel"].items()))
+    if stats["rules"]:
+        parts.append("Rules: " + ", ".join(f"{k} {v}" for k, v in stats["rules"].items()))
+    return "\n".join(parts)
+
+
+def write_json(results: list[DocumentResult], out: IO[str], with_summary: bool) -> None:
+    payload: dict = {"resources": [r.to_dict() for r in results]}
+    if with_summary:
+        payload["summary"] = summary(results)
+    json.dump(payload, out, indent=2)
+    out.write("\n")
+
+
+def write_junit(results: list[DocumentResult], out: IO[str], with_summary: bool) -> None:
+    by_file: dict[str, list[DocumentResult]] = {}
+    for r in results:
+        by_file.setdefault(r.file, []).append(r)
+    failures = sum(1 for r in results if r.status == Status.INVALID)
+    errors = sum(1 for r in results if r.status == Status.ERROR)
+    skipped = sum(1 for r in results if r.status in (Status.SKIPPED, Status.EMPTY))
+    out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    out.write(f'<testsuites name="kubedistill" tests="{len(results)}" failures="{failures}" errors="{errors}" '
+              f'skipped="{skipped}">\n')
+    for file, items in by_file.items():
+        fails = sum(1 for r in items if r.status == Status.INVALID)
+        out.write(f'  <testsuite name={quoteattr(file)} tests="{len(items)}" failures="{fails}">\n')
+        for r in items:
+            name = quoteattr(f"doc {r.doc} {r.ident}")
+            out.write(f"    <testcase name={name} classname={quoteattr(file)}>")
+            body = escape("\n".join(format_finding(f) for f in r.findings))
+            if r.status == Status.INVALID:
+                out.write(f'<failure message="failed at L{r.failed_level}" type="validation">{body}</failure>')
+            elif r.status == Status.ERROR:
+                out.write(f'<error message="could not validate">{body}</error>')
+            elif r.status in (Status.SKIPPED, Status.EMPTY):
+                out.write(f'<skipped message="{r.status}"/>')
+            out.write("</testcase>\n")
+        out.write("  </testsuite>\n")
+    out.write("</testsuites>\n")
+
+
+def write_sarif(results: list[DocumentResult], out: IO[str], with_summary: bool) -> None:
+    used = sorted({f.rule for r in results for f in r.findings})
+    rules = [{"id": rid, "shortDescription": {"text": RULES[rid].title if rid in RULES else rid},
+              "properties": {"level": f"L{RULES[rid].level}" if rid in RULES else "",
+                             **({"checkov": RULES[rid].checkov} if rid in RULES and RULES[rid].checkov else {})}}
+             for rid in used]
+    sarif_results = []
+    for r in results:
+        for f in r.findings:
+            region = {"startLine": f.line or 1, **({"startColumn": f.column} if f.column else {})}
+            sarif_results.append({
+                "ruleId": f.rule,
+                "level": "error" if f.is_error else "warning",
+                "message": {"text": f"{f.message}" + (f" (hint: {f.hint})" if f.hint else "")},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": f.file}, "region": region},
+                               "logicalLocations": [{"fullyQualifiedName": f"doc {f.doc} {f.kind}/{f.name}{f.path}"}]}],
+            })
+    payload = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "kubedistill", "version": __version__, "rules": rules}},
+                  "results": sarif_results}],
+    }
+    json.dump(payload, out, indent=2)
+    out.write("\n")
+
+
+WRITERS: dict[str, Callable[[list[DocumentResult], IO[str], bool], None]] = {
+    "json": write_json,
+    "junit": write_junit,
+    "sarif": write_sarif,
+}

@@ -1,0 +1,273 @@
+"""L1: YAML syntax, parsed safely and within bounds.
+
+Parsing uses libyaml (``yaml.CSafeLoader``) for the scanner and composer and our own constructor
+for the data, because we need what PyYAML's safe constructor does not give: duplicate keys as
+errors, Kubernetes' YAML-to-JSON view of scalars (timestamps stay strings, scalar keys become
+strings), and bounds on nesting depth and alias expansion so that a hostile file (billion laughs,
+100,000 nested brackets) fails fast instead of exhausting memory or the C stack.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from kubedistill.verify.finding import Issue
+
+MAX_DEPTH = 200
+"""Deepest nesting accepted; real objects (CRD schemas included) stay well under 60."""
+MAX_EXPANDED_NODES = 1_000_000
+"""Nodes a document may expand to through aliases; a billion-laughs file exceeds it at once."""
+SAFE_FLOW_MARKERS = 5_000
+"""Below this many '[' / '{' and this line length, libyaml's recursive composer cannot overflow."""
+
+_SAFE = yaml.constructor.SafeConstructor  # for PyYAML's own scalar conversions (ints like 0x1F, floats like .inf)
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+@dataclass(slots=True)
+class ParsedDoc:
+    """One document of a stream: its data (None when it failed L1), the node tree, and L1 issues."""
+
+    index: int
+    data: Any = None
+    node: yaml.Node | None = None
+    line: int | None = None
+    issues: list[Issue] = field(default_factory=list)
+    positions: list[tuple[int, int] | None] = field(default_factory=list)
+
+
+class SyntaxProblem(Exception):
+    """Raised inside the constructor; becomes an L1 issue, never reaches the user as a traceback."""
+
+    def __init__(self, rule: str, message: str, mark: Any = None, path: str = "", hint: str = ""):
+        super().__init__(message)
+        self.rule, self.message, self.mark, self.path, self.hint = rule, message, mark, path, hint
+
+
+def decode(data: bytes) -> tuple[str | None, Issue | None]:
+    """Bytes to text; binary input and bad encodings are L1 issues naming the byte offset."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), None
+        except UnicodeDecodeError as exc:
+            return None, Issue("L1-ENCODING", "", f"invalid UTF-16 at byte {exc.start}",
+                               "save the file as UTF-8")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        return None, Issue("L1-BINARY", "", f"binary input: NUL byte at offset {nul}",
+                           "pass a YAML or JSON text file")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        return None, Issue("L1-ENCODING", "", f"not valid UTF-8 at byte {exc.start}",
+                           "save the file as UTF-8")
+
+
+def _needs_depth_guard(text: str) -> bool:
+    flow = text.count("[") + text.count("{")
+    if flow >= SAFE_FLOW_MARKERS:
+        return True
+    return len(text) >= SAFE_FLOW_MARKERS and max(map(len, text.splitlines()), default=0) >= SAFE_FLOW_MARKERS
+
+
+def _event_depth_ok(text: str) -> tuple[bool, Any]:
+    """Walk parser events (iterative in libyaml) to find nesting deeper than MAX_DEPTH."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return False, event.start_mark
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return True, None
+
+
+def _mark_issue(rule: str, message: str, mark: Any, hint: str = "", path: str = "") -> Issue:
+    if mark is None:
+        return Issue(rule, path, message, hint)
+    return Issue(rule, path, message, hint, line=mark.line + 1, column=mark.column + 1)
+
+
+def _yaml_error_issue(exc: yaml.YAMLError, lines: list[str]) -> Issue:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"{context}, {problem}" if context else str(problem)
+    if mark is not None and 0 <= mark.line < len(lines):
+        line = lines[mark.line]
+        stripped = line.lstrip(" ")
+        if stripped.startswith("\t") or ("\t" in problem and line[: mark.column].strip(" \t") == ""):
+            return _mark_issue("L1-TAB", "tab character used for indentation", mark,
+                               "indent YAML with spaces only")
+    return _mark_issue("L1-YAML", f"YAML syntax error: {message}", mark,
+                       "fix the YAML syntax at that position")
+
+
+class _Builder:
+    """Turns a composed node graph into plain JSON-like data, recording L1 issues."""
+
+    def __init__(self) -> None:
+        self.issues: list[Issue] = []
+        self._scalar = _SAFE()
+
+    def build(self, node: yaml.Node, path: str = "", depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise SyntaxProblem("L1-DEPTH", f"nesting deeper than {MAX_DEPTH} levels", node.start_mark, path)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar_value(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, f"{path}/{i}", depth + 1) for i, child in enumerate(node.value)]
+        return self._mapping(node, path, depth)
+
+    def _mapping(self, node: yaml.MappingNode, path: str, depth: int) -> dict:
+        if any(k.tag == _MERGE for k, _ in node.value):
+            try:
+                self._scalar.flatten_mapping(node)
+            except yaml.YAMLError as exc:
+                raise SyntaxProblem("L1-MERGE", f"invalid merge key: {exc}", node.start_mark, path) from None
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise SyntaxProblem("L1-KEY", "mapping key is not a scalar", key_node.start_mark, path,
+                                    "use plain string keys")
+            key = self._scalar_value(key_node, path)
+            if key is None:
+                raise SyntaxProblem("L1-KEY", "mapping key is null", key_node.start_mark, path)
+            key = key if isinstance(key, str) else _json_key(key)
+            child = f"{path}/{_escape(key)}"
+            if key in out:
+                self.issues.append(_mark_issue("L1-DUPLICATE-KEY", f"duplicate key {key!r}", key_node.start_mark,
+                                               "remove one of the two entries; YAML keeps only the last",
+                                               child))
+            out[key] = self.build(value_node, child, depth + 1)
+        return out
+
+    def _scalar_value(self, node: yaml.ScalarNode, path: str) -> Any:
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value", "tag:yaml.org,2002:binary"):
+            return node.value  # Kubernetes' YAML-to-JSON keeps these as strings
+        if tag == "tag:yaml.org,2002:int":
+            return self._scalar.construct_yaml_int(node)
+        if tag == "tag:yaml.org,2002:float":
+            return self._scalar.construct_yaml_float(node)
+        if tag == "tag:yaml.org,2002:bool":
+            return self._scalar.construct_yaml_bool(node)
+        if tag == "tag:yaml.org,2002:null":
+            return None
+        raise SyntaxProblem("L1-TAG", f"unsupported YAML tag {tag!r}", node.start_mark, path,
+                            "Kubernetes manifests use only plain YAML types; remove the tag")
+
+
+def _json_key(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return str(key)
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """Nodes the document expands to when aliases are followed (memoised; iterative)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+        if done:
+            sizes[id(node)] = min(MAX_EXPANDED_NODES + 1, 1 + sum(sizes[id(c)] for c in children))
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+def parse_stream(text: str) -> Iterator[ParsedDoc]:
+    """Yield every document of a YAML stream; a syntax error ends the stream at that document."""
+    lines: list[str] | None = None
+    if _needs_depth_guard(text):
+        try:
+            ok, mark = _event_depth_ok(text)
+        except yaml.YAMLError:
+            ok, mark = True, None  # the composer below reports the syntax error with its position
+        if not ok:
+            yield ParsedDoc(0, issues=[_mark_issue("L1-DEPTH", f"nesting deeper than {MAX_DEPTH} levels", mark,
+                                                   "flatten the structure")])
+            return
+    loader = yaml.CSafeLoader(text)
+    may_alias = "*" in text
+    index = 0
+    try:
+        while True:
+            try:
+                if not loader.check_node():
+                    break
+                node = loader.get_node()
+            except yaml.YAMLError as exc:
+                lines = lines if lines is not None else text.splitlines()
+                yield ParsedDoc(index, issues=[_yaml_error_issue(exc, lines)])
+                return
+            yield _construct(index, node, may_alias)
+            index += 1
+    finally:
+        loader.dispose()
+
+
+def _construct(index: int, node: yaml.Node, may_alias: bool) -> ParsedDoc:
+    doc = ParsedDoc(index, node=node, line=node.start_mark.line + 1)
+    if may_alias and _expanded_size(node) > MAX_EXPANDED_NODES:
+        doc.issues.append(_mark_issue("L1-ALIAS-BOMB", f"aliases expand to more than {MAX_EXPANDED_NODES:,} nodes",
+                                      node.start_mark, "do not nest aliases of aliases"))
+        return doc
+    builder = _Builder()
+    try:
+        data = builder.build(node)
+    except SyntaxProblem as exc:
+        doc.issues = [*builder.issues, _mark_issue(exc.rule, exc.message, exc.mark, exc.hint, exc.path)]
+        return doc
+    except RecursionError:
+        doc.issues = [_mark_issue("L1-DEPTH", "nesting too deep", node.start_mark, "flatten the structure")]
+        return doc
+    doc.issues = builder.issues
+    if data is not None and not isinstance(data, dict):
+        doc.issues.append(_mark_issue("L1-NOT-MAPPING", f"document is a {type(data).__name__}, not a mapping",
+                                      node.start_mark, "a Kubernetes object is a mapping with apiVersion and kind"))
+    elif not doc.issues:
+        doc.data = data
+    return doc
+
+
+def locate(node: yaml.Node | None, path: str) -> tuple[int, int] | None:
+    """Line and column (1-based) of a JSON-pointer path inside a composed document, if present."""
+    if node is None:
+        return None
+    best = node
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]] if path else []
+    for part in parts:
+        nxt = None
+        if isinstance(best, yaml.MappingNode):
+            for key_node, value_node in best.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
+                    nxt = value_node
+                    break
+        elif isinstance(best, yaml.SequenceNode) and part.isdigit() and int(part) < len(best.value):
+            nxt = best.value[int(part)]
+        if nxt is None:
+            break
+        best = nxt
+    return best.start_mark.line + 1, best.start_mark.column + 1
