@@ -351,7 +351,7 @@ def cronjob_rules(doc: dict) -> Iterator[Issue]:
 @check(2, ["PodDisruptionBudget"])
 def pdb_rules(doc: dict) -> Iterator[Issue]:
     spec = as_dict(doc.get("spec"))
-    if "minAvailable" in spec and "maxUnavailable" in spec:
+    if spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None:
         yield Issue(PDB, "/spec", "minAvailable and maxUnavailable are mutually exclusive", "keep only one")
     yield from selector_syntax(spec.get("selector"), "/spec/selector")
 

@@ -100,9 +100,11 @@ def _service(f: Facts, bundle: Bundle) -> Iterator[Issue]:
             yield Issue(TARGET_PORT, f"/spec/ports/{i}/targetPort", f"targetPort {target!r} is not a named port of "
                         "the selected containers", f"name a container port {target!r} or use its number")
         elif isinstance(target, int) and numbers and target not in numbers:
+            # Containers may listen on undeclared ports (sidecars are injected later), so a numeric
+            # mismatch is only certain enough to be an error in strict mode.
             yield Issue(TARGET_PORT, f"/spec/ports/{i}/targetPort", f"targetPort {target} is not a containerPort of "
                         f"the selected containers ({', '.join(map(str, sorted(numbers)))})",
-                        "point targetPort at the port the container listens on")
+                        "point targetPort at the port the container listens on", bundle.severity(False))
 
 
 def _ingress(f: Facts, bundle: Bundle) -> Iterator[Issue]:

@@ -23,7 +23,7 @@ from kubedistill.verify.facts import Facts, extract
 from kubedistill.verify.finding import DocumentResult, Finding, Issue, Status
 from kubedistill.verify.registry import RULES, checks_for
 from kubedistill.verify.schema import DEFAULT_K8S_VERSION, CustomSchemas, SchemaValidator, available_versions
-from kubedistill.verify.syntax import decode, locate, parse_stream
+from kubedistill.verify.syntax import decode, locate, parse_stream, subnode
 
 log = logging.getLogger(__name__)
 
@@ -116,20 +116,23 @@ class Verifier:
         pending: list[_Pending] = []
         for parsed in parse_stream(text):
             result = DocumentResult(file, parsed.index, line=parsed.line)
-            item = _Pending(result)
-            pending.append(item)
             if parsed.issues:
+                pending.append(_Pending(result))
                 self._record(result, 1, parsed.issues, parsed.node)
                 continue
             if parsed.data is None:
                 result.status = Status.EMPTY
+                pending.append(_Pending(result))
                 continue
-            doc = parsed.data
-            self._describe(result, doc)
-            item.facts = extract(parsed.index, doc) if isinstance(doc.get("kind"), str) else None
-            if spec is not None:
-                item.data = doc
-            self._single(result, doc, parsed.node)
+            items = _list_items(parsed.data)
+            if items is None:
+                self._document(pending, result, parsed.data, parsed.node, spec)
+                continue
+            for i, item in enumerate(items):
+                node = subnode(parsed.node, f"/items/{i}")
+                item_result = DocumentResult(file, parsed.index, line=node.start_mark.line + 1 if node else None,
+                                             item=i)
+                self._document(pending, item_result, item, node, spec)
         if 4 in self.config.levels:
             self._bundle(pending, spec)
         results = [p.result for p in pending]
@@ -137,6 +140,21 @@ class Verifier:
             if result.status == Status.VALID and any(f.is_error for f in result.findings):
                 result.status = Status.INVALID
         return results
+
+    def _document(self, pending: list[_Pending], result: DocumentResult, doc: Any, node: Any,
+                  spec: TaskSpec | None) -> None:
+        item = _Pending(result)
+        slot = len(pending)
+        pending.append(item)
+        if not isinstance(doc, dict):
+            self._record(result, 1, [Issue("L1-NOT-MAPPING", "", "list item is not a mapping",
+                                           "each item of a List is a Kubernetes object")], node)
+            return
+        self._describe(result, doc)
+        item.facts = extract(slot, doc) if isinstance(doc.get("kind"), str) else None
+        if spec is not None:
+            item.data = doc
+        self._single(result, doc, node)
 
     def _describe(self, result: DocumentResult, doc: dict) -> None:
         meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
@@ -182,13 +200,13 @@ class Verifier:
             bundle = Bundle([p.facts for p in pending if p.facts is not None], self.config.context)
             found = check_bundle(bundle)
         if spec is not None:
-            docs = [(p.result.doc, p.data) for p in pending if p.data is not None]
+            docs = [(slot, p.data) for slot, p in enumerate(pending) if p.data is not None]
             for index, issues in check_spec(spec, docs).items():
                 found.setdefault(index, []).extend(issues)
-        for item in pending:
+        for slot, item in enumerate(pending):
             result = item.result
             if result.failed_level is None and result.status not in (Status.SKIPPED, Status.EMPTY) and (
-                    issues := found.get(result.doc)):
+                    issues := found.get(slot)):
                 self._record(result, 4, issues, None)
 
     def _record(self, result: DocumentResult, level: int, issues: Iterable[Issue], node: Any) -> bool:
@@ -209,9 +227,17 @@ class Verifier:
         if line is None:
             line = result.line
         rule = RULES.get(issue.rule)
-        return Finding(level=level, rule=issue.rule, message=issue.message, path=issue.path, hint=issue.hint,
+        path = issue.path if result.item is None else f"/items/{result.item}{issue.path}"
+        return Finding(level=level, rule=issue.rule, message=issue.message, path=path, hint=issue.hint,
                        severity=issue.severity, file=result.file, doc=result.doc, kind=result.kind,
                        name=result.name, line=line, column=column, checkov=rule.checkov if rule else "")
+
+
+def _list_items(doc: dict) -> list | None:
+    """Items of a v1 List (what ``kubectl get -o yaml`` prints), validated one by one like kubectl."""
+    if doc.get("apiVersion") == "v1" and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+        return doc["items"]
+    return None
 
 
 def _dedupe(issues: list[Issue]) -> list[Issue]:

@@ -52,6 +52,9 @@ def extract(doc_index: int, doc: dict) -> Facts:
     ref = pod_spec(doc)
     if ref is not None:
         _pod_facts(facts, ref)
+        if kind == "Job" and facts.name:  # the Job controller labels its pods with the Job's name
+            facts.pod_labels = {**facts.pod_labels, "job-name": facts.name,
+                                "batch.kubernetes.io/job-name": facts.name}
         replicas = spec.get("replicas", 1) if kind in ("Deployment", "StatefulSet", "ReplicaSet") else None
         facts.replicas = replicas if isinstance(replicas, int) else None
         if kind == "StatefulSet" and isinstance(spec.get("serviceName"), str) and spec["serviceName"]:

@@ -87,6 +87,8 @@ class DocumentResult:
     failed_level: int | None = None
     findings: list[Finding] = field(default_factory=list)
     line: int | None = None
+    item: int | None = None
+    """Position inside a v1 List document (kubectl get -o yaml output); None for plain documents."""
 
     @property
     def passed(self) -> bool:
@@ -94,12 +96,14 @@ class DocumentResult:
 
     @property
     def ident(self) -> str:
-        return f"{self.kind}/{self.name}" if self.kind else "(unknown kind)"
+        ident = f"{self.kind}/{self.name}" if self.kind else "(unknown kind)"
+        return ident if self.item is None else f"items[{self.item}] {ident}"
 
     def to_dict(self) -> dict:
         return {
             "file": self.file,
             "doc": self.doc,
+            **({"item": self.item} if self.item is not None else {}),
             "kind": self.kind,
             "name": self.name,
             "namespace": self.namespace,

@@ -30,6 +30,8 @@ DEFAULT_K8S_VERSION = "1.33"
 DEFAULTED_REQUIRED = frozenset({
     ("io.k8s.api.batch.v1.PodFailurePolicyOnPodConditionsPattern", "status"),  # defaults to "True"
     ("io.k8s.api.core.v1.ContainerResizePolicy", "restartPolicy"),  # defaults to NotRequired
+    ("io.k8s.api.rbac.v1.RoleRef", "apiGroup"),  # rbac/v1 defaulting sets rbac.authorization.k8s.io
+    ("io.k8s.api.discovery.v1.EndpointSlice", "endpoints"),  # a nil list is valid (no endpoints yet)
 })
 
 # (group, version) -> (Kubernetes minor in which it stopped being served, replacement apiVersion);

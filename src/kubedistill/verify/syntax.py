@@ -252,8 +252,8 @@ def _construct(index: int, node: yaml.Node, may_alias: bool) -> ParsedDoc:
     return doc
 
 
-def locate(node: yaml.Node | None, path: str) -> tuple[int, int] | None:
-    """Line and column (1-based) of a JSON-pointer path inside a composed document, if present."""
+def subnode(node: yaml.Node | None, path: str) -> yaml.Node | None:
+    """The deepest node on a JSON-pointer path inside a composed document."""
     if node is None:
         return None
     best = node
@@ -261,13 +261,16 @@ def locate(node: yaml.Node | None, path: str) -> tuple[int, int] | None:
     for part in parts:
         nxt = None
         if isinstance(best, yaml.MappingNode):
-            for key_node, value_node in best.value:
-                if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
-                    nxt = value_node
-                    break
+            nxt = next((v for k, v in best.value if isinstance(k, yaml.ScalarNode) and k.value == part), None)
         elif isinstance(best, yaml.SequenceNode) and part.isdigit() and int(part) < len(best.value):
             nxt = best.value[int(part)]
         if nxt is None:
             break
         best = nxt
-    return best.start_mark.line + 1, best.start_mark.column + 1
+    return best
+
+
+def locate(node: yaml.Node | None, path: str) -> tuple[int, int] | None:
+    """Line and column (1-based) of a JSON-pointer path inside a composed document, if present."""
+    found = subnode(node, path)
+    return (found.start_mark.line + 1, found.start_mark.column + 1) if found is not None else None
