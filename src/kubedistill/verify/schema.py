@@ -122,7 +122,7 @@ class BuiltinSchemas:
         self.index: dict[tuple[str, str, str], str] = {}
         for name, schema in definitions.items():
             for gvk in schema.get("x-kubernetes-group-version-kind", []) or []:
-                if not name.endswith("List"):
+                if not name.endswith("List") and {"apiVersion", "kind"} <= set(schema.get("properties", {})):
                     self.index[(gvk.get("group", ""), gvk.get("version", ""), gvk.get("kind", ""))] = name
         self.groups = {g for g, _, _ in self.index}
         self.compiler = Compiler(definitions, DEFAULTED_REQUIRED, strict=True)

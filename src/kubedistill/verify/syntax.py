@@ -28,6 +28,7 @@ SAFE_FLOW_MARKERS = 5_000
 _SAFE = yaml.constructor.SafeConstructor  # for PyYAML's own scalar conversions (ints like 0x1F, floats like .inf)
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
 
 
 @dataclass(slots=True)
@@ -122,6 +123,9 @@ class _Builder:
             raise SyntaxProblem("L1-DEPTH", f"nesting deeper than {MAX_DEPTH} levels", node.start_mark, path)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar_value(node, path)
+        if node.tag not in _COLLECTION_TAGS:
+            raise SyntaxProblem("L1-TAG", f"unsupported YAML tag {node.tag!r}", node.start_mark, path,
+                                "Kubernetes manifests use only plain YAML types; remove the tag")
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, f"{path}/{i}", depth + 1) for i, child in enumerate(node.value)]
         return self._mapping(node, path, depth)

@@ -1,0 +1,84 @@
+"""L1: safe parsing, positions, and hostile input that must fail fast."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conftest import rules_of
+from kubedistill.verify import Status
+from kubedistill.verify.syntax import MAX_DEPTH, decode, parse_stream
+
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n"
+
+BILLION_LAUGHS = "\n".join(
+    ["a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]"]
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]" for i in range(8)]
+) + "\n"
+
+
+def test_duplicate_key_reports_line_and_column(verifier):
+    results = verifier.verify_text(CM + "data:\n  a: 1\n  a: 2\n", "x.yaml")
+    finding = results[0].findings[0]
+    assert (finding.rule, finding.line, finding.column, finding.path) == ("L1-DUPLICATE-KEY", 7, 3, "/data/a")
+
+
+def test_billion_laughs_fails_fast(verifier):
+    start = time.perf_counter()
+    results = verifier.verify_text(BILLION_LAUGHS)
+    assert "L1-ALIAS-BOMB" in rules_of(results)
+    assert time.perf_counter() - start < 5  # generous bound: it must not expand 9**9 nodes
+
+
+def test_small_aliases_are_fine():
+    docs = list(parse_stream("x: &v {k: 1}\ny: *v\nz:\n  <<: *v\n  m: 2\n"))
+    assert docs[0].data == {"x": {"k": 1}, "y": {"k": 1}, "z": {"k": 1, "m": 2}}
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 200_000])
+def test_deep_nesting_is_rejected_without_crashing(verifier, depth):
+    results = verifier.verify_text("a: " + "[" * depth + "]" * depth + "\n")
+    assert "L1-DEPTH" in rules_of(results)
+
+
+def test_deep_block_nesting_is_rejected(verifier):
+    text = "".join("  " * i + f"k{i}:\n" for i in range(MAX_DEPTH + 5)) + "  " * (MAX_DEPTH + 5) + "v: 1\n"
+    assert "L1-DEPTH" in rules_of(verifier.verify_text(text))
+
+
+def test_binary_and_bad_encoding(verifier):
+    assert rules_of(verifier.verify_text(b"\x7fELF\x00\x00\x01")) == {"L1-BINARY"}
+    assert rules_of(verifier.verify_text(b"kind: \xff\xfe\xfa")) == {"L1-ENCODING"}
+
+
+def test_utf16_with_bom_is_decoded():
+    text, issue = decode(CM.encode("utf-16"))
+    assert issue is None and text == CM
+
+
+def test_kubernetes_scalar_semantics():
+    data = next(parse_stream("date: 2024-01-01\n1: one\ntrue: yes\nn: 0x1F\nf: 1.5\ne: =\n")).data
+    assert data == {"date": "2024-01-01", "1": "one", "true": True, "n": 31, "f": 1.5, "e": "="}
+
+
+def test_bad_merge_key(verifier):
+    assert "L1-MERGE" in rules_of(verifier.verify_text(CM + "data:\n  <<: 5\n"))
+
+
+def test_empty_documents_are_empty_not_errors(verifier):
+    results = verifier.verify_text("---\n---\n---\n" + CM)
+    assert [r.status for r in results] == [Status.EMPTY, Status.EMPTY, Status.VALID]
+
+
+def test_syntax_error_stops_the_stream_at_that_document(verifier):
+    results = verifier.verify_text(CM + "---\nkind: [\n---\n" + CM)
+    assert [r.status for r in results] == [Status.VALID, Status.INVALID]
+    assert results[1].findings[0].rule == "L1-YAML" and results[1].findings[0].line is not None
+
+
+def test_python_tags_are_never_constructed(verifier, tmp_path):
+    marker = tmp_path / "pwned"
+    text = f"a: !!python/object/apply:os.system ['touch {marker}']\n"
+    assert "L1-TAG" in rules_of(verifier.verify_text(text))
+    assert not marker.exists()
