@@ -166,10 +166,10 @@ def _selector_rules(doc: dict, kind: str, ref: Any) -> Iterator[Issue]:
         elif not selector_matches(selector, ref.labels):
             yield Issue(SELECTOR, "/spec/selector", "selector does not match template labels",
                         f"make {ref.template_path}/metadata/labels include every matchLabels pair")
-    elif kind == "ReplicationController" and isinstance(spec.get("selector"), dict):
-        if any(ref.labels.get(k) != v for k, v in spec["selector"].items()):
-            yield Issue(SELECTOR, "/spec/selector", "selector does not match template labels",
-                        "make the template labels include every selector pair")
+    elif kind == "ReplicationController" and isinstance(spec.get("selector"), dict) and any(
+            ref.labels.get(k) != v for k, v in spec["selector"].items()):
+        yield Issue(SELECTOR, "/spec/selector", "selector does not match template labels",
+                    "make the template labels include every selector pair")
 
 
 def _restart_rules(kind: str, ref: Any) -> Iterator[Issue]:

@@ -132,7 +132,7 @@ class Compiler:
                     names.extend([sub_type] if isinstance(sub_type, str) else list(sub_type or []))
         if not names:
             return None
-        if schema.get("nullable") or schema.get("x-kubernetes-preserve-unknown-fields") and "null" not in names:
+        if schema.get("nullable") or (schema.get("x-kubernetes-preserve-unknown-fields") and "null" not in names):
             names.append("null")
         found: list[type] = []
         for type_name in names:

@@ -107,10 +107,10 @@ def _workload(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
         got = as_dict(doc.get("spec")).get("replicas", 1)
         if got != want.replicas:
             yield _issue("/spec/replicas", "replicas", want.replicas, got)
-    declared = {p.get("containerPort") for c in items for p in map(as_dict, as_list(c.container.get("ports")))}
+    declared = [p.get("containerPort") for c in items for p in map(as_dict, as_list(c.container.get("ports")))]
     for port in want.ports:
         if port not in declared:
-            yield _issue(f"{ref.path}/containers/0/ports", "containerPort", port, sorted(x for x in declared if x))
+            yield _issue(f"{ref.path}/containers/0/ports", "containerPort", port, declared)
     env = {e.get("name"): e.get("value") for c in items for e in map(as_dict, as_list(c.container.get("env")))}
     for name, value in want.env.items():
         if name not in env or (value is not None and str(env[name]) != str(value)):
@@ -162,10 +162,10 @@ def _storage(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
         got = [dig(s, "resources", "requests", "storage") for s in specs]
         if not any(_same_quantity(want.storage, g) for g in got):
             yield _issue("/spec/resources/requests/storage", "storage", want.storage, got[0] if got else None)
-    modes = {m for s in specs for m in as_list(s.get("accessModes"))}
+    modes = [m for s in specs for m in as_list(s.get("accessModes")) if isinstance(m, str)]
     for mode in want.access_modes:
         if mode not in modes:
-            yield _issue("/spec/accessModes", "access mode", mode, sorted(modes))
+            yield _issue("/spec/accessModes", "access mode", mode, modes)
 
 
 def _schedule(want: ObjectSpec, doc: dict) -> Iterator[Issue]:

@@ -57,7 +57,9 @@ class Bundle:
         """Error when strict, or when the bundle ships that kind of object; else a warning."""
         return Severity.ERROR if self.mode == "strict" or shipped else Severity.WARNING
 
-    def find(self, kind: str, namespace: str, name: str) -> Facts | None:
+    def find(self, kind: Any, namespace: str, name: Any) -> Facts | None:
+        if not isinstance(kind, str) or not isinstance(name, str):
+            return None
         return self.by_key.get((kind, namespace, name)) or self.by_key.get((kind, "", name))
 
 
@@ -118,10 +120,10 @@ def _ingress(f: Facts, bundle: Bundle) -> Iterator[Issue]:
             continue
         port = as_dict(backend.get("port"))
         ports = [as_dict(p) for p in service.raw.get("ports", [])]
-        if "number" in port and port["number"] not in {p.get("port") for p in ports}:
+        if "number" in port and port["number"] not in [p.get("port") for p in ports]:
             yield Issue(INGRESS_BACKEND, f"{path}/port/number", f"Service {name!r} has no port {port['number']}",
                         f"use one of its ports: {', '.join(str(p.get('port')) for p in ports)}")
-        if "name" in port and port["name"] not in {p.get("name") for p in ports}:
+        if "name" in port and port["name"] not in [p.get("name") for p in ports]:
             yield Issue(INGRESS_BACKEND, f"{path}/port/name", f"Service {name!r} has no port named {port['name']!r}",
                         "use one of its port names")
 

@@ -151,10 +151,11 @@ class Verifier:
                                            "each item of a List is a Kubernetes object")], node)
             return
         self._describe(result, doc)
-        item.facts = extract(slot, doc) if isinstance(doc.get("kind"), str) else None
-        if spec is not None:
-            item.data = doc
         self._single(result, doc, node)
+        # L4 reads only objects whose types L2 has vouched for (or all, when L2 was not asked for).
+        if result.failed_level not in (1, 2) and isinstance(doc.get("kind"), str):
+            item.facts = extract(slot, doc)
+            item.data = doc if spec is not None else None
 
     def _describe(self, result: DocumentResult, doc: dict) -> None:
         meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
@@ -190,7 +191,8 @@ class Verifier:
             from kubedistill.verify.schema import describe_missing
 
             return [describe_missing(api_version, kind)]
-        if how == "builtin":
+        # The API server's rules assume a well-typed object; with type errors those are reported alone.
+        if how == "builtin" and not any(i.rule == "L2-TYPE" for i in issues):
             issues.extend(i for check in checks_for(2, kind) for i in check(doc))
         return _dedupe(issues)
 

@@ -59,8 +59,8 @@ def extract(doc_index: int, doc: dict) -> Facts:
         facts.replicas = replicas if isinstance(replicas, int) else None
         if kind == "StatefulSet" and isinstance(spec.get("serviceName"), str) and spec["serviceName"]:
             facts.raw["serviceName"] = spec["serviceName"]
-        facts.raw["claimTemplates"] = {as_dict(as_dict(c).get("metadata")).get("name")
-                                       for c in as_list(spec.get("volumeClaimTemplates"))}
+        names = [as_dict(as_dict(c).get("metadata")).get("name") for c in as_list(spec.get("volumeClaimTemplates"))]
+        facts.raw["claimTemplates"] = {n for n in names if isinstance(n, str)}
     if kind == "Service":
         facts.raw = {"selector": spec.get("selector"), "ports": as_list(spec.get("ports")),
                      "headless": spec.get("clusterIP") == "None", "type": spec.get("type", "ClusterIP")}

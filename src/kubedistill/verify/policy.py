@@ -222,8 +222,8 @@ def _container_restricted(c: ContainerRef, pod_non_root: bool, pod_seccomp: bool
 def _best_practice(doc: dict, ref: PodSpecRef) -> Iterator[Issue]:
     long_running = doc.get("kind") in LONG_RUNNING_KINDS or (
         doc.get("kind") == "Pod" and ref.spec.get("restartPolicy", "Always") == "Always")
-    socket_volumes = {as_dict(v).get("name") for v in as_list(ref.spec.get("volumes"))
-                      if str(dig(v, "hostPath", "path") or "").endswith((".sock", "docker.sock"))}
+    socket_volumes = [as_dict(v).get("name") for v in as_list(ref.spec.get("volumes"))
+                      if str(dig(v, "hostPath", "path") or "").endswith(".sock")]
     for c in containers(ref, ("initContainers", "containers")):
         yield from _container_best_practice(c, long_running and c.list_name == "containers")
         for i, mount in enumerate(as_list(c.container.get("volumeMounts"))):

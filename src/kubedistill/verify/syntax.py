@@ -256,25 +256,31 @@ def _construct(index: int, node: yaml.Node, may_alias: bool) -> ParsedDoc:
     return doc
 
 
-def subnode(node: yaml.Node | None, path: str) -> yaml.Node | None:
-    """The deepest node on a JSON-pointer path inside a composed document."""
-    if node is None:
-        return None
-    best = node
+def _walk(node: yaml.Node, path: str) -> tuple[yaml.Node, Any]:
+    """The deepest node on a JSON-pointer path, and the mark of its key (or item) in the parent."""
+    best, mark = node, node.start_mark
     parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]] if path else []
     for part in parts:
-        nxt = None
+        step = None
         if isinstance(best, yaml.MappingNode):
-            nxt = next((v for k, v in best.value if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+            step = next(((k, v) for k, v in best.value if isinstance(k, yaml.ScalarNode) and k.value == part), None)
         elif isinstance(best, yaml.SequenceNode) and part.isdigit() and int(part) < len(best.value):
-            nxt = best.value[int(part)]
-        if nxt is None:
+            item = best.value[int(part)]
+            step = (item, item)
+        if step is None:
             break
-        best = nxt
-    return best
+        mark, best = step[0].start_mark, step[1]
+    return best, mark
+
+
+def subnode(node: yaml.Node | None, path: str) -> yaml.Node | None:
+    """The deepest node on a JSON-pointer path inside a composed document."""
+    return None if node is None else _walk(node, path)[0]
 
 
 def locate(node: yaml.Node | None, path: str) -> tuple[int, int] | None:
-    """Line and column (1-based) of a JSON-pointer path inside a composed document, if present."""
-    found = subnode(node, path)
-    return (found.start_mark.line + 1, found.start_mark.column + 1) if found is not None else None
+    """Line and column (1-based) where a JSON-pointer path is written: the key of a mapping entry."""
+    if node is None:
+        return None
+    mark = _walk(node, path)[1]
+    return mark.line + 1, mark.column + 1

@@ -1,0 +1,110 @@
+"""The CLI as a black box: the installed console script, its exact lines and exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import FIXTURES, REPO
+
+RULES = FIXTURES / "rules"
+
+
+def kubedistill(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    exe = shutil.which("kubedistill")
+    cmd = [exe] if exe else [sys.executable, "-m", "kubedistill"]
+    return subprocess.run([*cmd, *args], input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def test_valid_examples_exit_zero_with_summary():
+    run = kubedistill("validate", str(REPO / "examples"), "--policy", "restricted", "--context", "strict", "--summary")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[0].startswith("Summary: 12 documents - valid 12, invalid 0")
+
+
+def test_finding_line_is_exact():
+    path = RULES / "L2-SELECTOR.invalid.yaml"
+    run = kubedistill("validate", str(path))
+    assert run.returncode == 1
+    assert run.stdout.splitlines() == [
+        f"{path}:6:3: error L2 L2-SELECTOR doc 0 Deployment/web /spec/selector: selector does not match template "
+        "labels (hint: make /spec/template/metadata/labels include every matchLabels pair)"]
+
+
+def test_stdin_input():
+    run = kubedistill("validate", "-", stdin=(RULES / "L2-NAME.invalid.yaml").read_text())
+    assert run.returncode == 1 and run.stdout.startswith("stdin:4:")
+    ok = kubedistill("validate", "-", stdin=(RULES / "L2-NAME.valid.yaml").read_text())
+    assert ok.returncode == 0 and ok.stdout == ""
+
+
+def test_missing_file_exits_two_without_traceback():
+    run = kubedistill("validate", "/no/such/file.yaml")
+    assert run.returncode == 2
+    assert "cannot read /no/such/file.yaml" in run.stdout and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["validate", "x.yaml", "--policy", "paranoid"],
+    ["validate", "x.yaml", "--levels", "L5"],
+    ["validate", "x.yaml", "--k8s-version", "1.10"],
+    ["validate", "x.yaml", "--schema-location", "/no/such/dir"],
+    ["validate", "x.yaml", "-j", "0"],
+    ["frobnicate"],
+])
+def test_usage_errors_exit_two(args):
+    run = kubedistill(*args)
+    assert run.returncode == 2 and "Traceback" not in run.stderr and run.stderr.strip()
+
+
+def test_json_output_is_structured():
+    run = kubedistill("validate", str(RULES / "L3-PRIVILEGED.invalid.yaml"), "-o", "json", "--summary")
+    payload = json.loads(run.stdout)
+    finding = payload["resources"][0]["findings"][0]
+    assert finding["rule"] == "L3-PRIVILEGED" and finding["checkov"] == "CKV_K8S_16"
+    assert finding["path"] == "/spec/containers/0/securityContext/privileged"
+    assert payload["summary"]["failedAtLevel"] == {"L3": 1}
+
+
+def test_junit_output_parses():
+    run = kubedistill("validate", str(RULES), "-o", "junit")
+    root = ET.fromstring(run.stdout)
+    assert root.tag == "testsuites" and int(root.get("failures")) > 50
+    assert run.returncode == 1
+
+
+def test_sarif_output_has_rules_and_locations():
+    run = kubedistill("validate", str(RULES / "L1-DUPLICATE-KEY.invalid.yaml"), "-o", "sarif")
+    sarif = json.loads(run.stdout)
+    result = sarif["runs"][0]["results"][0]
+    assert sarif["version"] == "2.1.0" and result["ruleId"] == "L1-DUPLICATE-KEY"
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 5
+
+
+def test_parallel_jobs_give_the_same_output():
+    one = kubedistill("validate", str(RULES), "-o", "json")
+    two = kubedistill("validate", str(RULES), "-o", "json", "-j", "2")
+    assert one.stdout == two.stdout and one.returncode == two.returncode == 1
+
+
+def test_levels_flag_limits_checks():
+    path = str(RULES / "L3-PRIVILEGED.invalid.yaml")
+    assert kubedistill("validate", path, "--levels", "L1,L2").returncode == 0
+
+
+def test_rules_verb_lists_rules():
+    run = kubedistill("rules", "--level", "L3")
+    assert run.returncode == 0
+    assert any(line.split()[1] == "L3-PRIVILEGED" and "CKV_K8S_16" in line for line in run.stdout.splitlines())
+
+
+def test_help_lists_every_flag():
+    run = kubedistill("validate", "--help")
+    for flag in ("--k8s-version", "--levels", "--policy", "--context", "--schema-location",
+                 "--ignore-missing-schemas", "--output", "--summary", "--jobs"):
+        assert flag in run.stdout
