@@ -48,7 +48,8 @@ def test_removed_api_names_replacement():
 
 def test_kubernetes_version_changes_the_verdict():
     # NetworkPolicy.spec.podSelector became optional after 1.33.
-    netpol = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: n\nspec:\n  policyTypes: [Ingress]\n"
+    netpol = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: n\n"
+              "spec:\n  policyTypes: [Ingress]\n")
     assert "L2-REQUIRED" in rules_of(Verifier(VerifyConfig(k8s_version="1.33")).verify_text(netpol))
     assert not errors_of(Verifier(VerifyConfig(k8s_version="1.37")).verify_text(netpol))
 

@@ -369,11 +369,11 @@ def config_key_rules(doc: dict) -> Iterator[Issue]:
             if doc.get("kind") == "ConfigMap" and key in seen:
                 yield Issue(DUPLICATE, at, f"key {key!r} is in both data and binaryData", "keep it in one")
             seen[key] = section
-            if section in ("binaryData",) or (doc.get("kind") == "Secret" and section == "data"):
-                if isinstance(value, str) and not _is_base64(value):
-                    yield Issue(BASE64, at, f"{section} value of {key!r} is not valid base64",
-                                "base64-encode it, or move it to stringData" if doc.get("kind") == "Secret"
-                                else "base64-encode it, or move it to data")
+            encoded = section == "binaryData" or (doc.get("kind") == "Secret" and section == "data")
+            if encoded and isinstance(value, str) and not _is_base64(value):
+                yield Issue(BASE64, at, f"{section} value of {key!r} is not valid base64",
+                            "base64-encode it, or move it to stringData" if doc.get("kind") == "Secret"
+                            else "base64-encode it, or move it to data")
 
 
 def _is_base64(value: str) -> bool:

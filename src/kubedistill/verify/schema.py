@@ -55,7 +55,8 @@ REMOVED_APIS: dict[tuple[str, str, str], tuple[int, str]] = {
     ("rbac.authorization.k8s.io", "v1beta1", "*"): (22, "rbac.authorization.k8s.io/v1"),
     ("rbac.authorization.k8s.io", "v1alpha1", "*"): (22, "rbac.authorization.k8s.io/v1"),
     ("apiextensions.k8s.io", "v1beta1", "*"): (22, "apiextensions.k8s.io/v1"),
-    ("admissionregistration.k8s.io", "v1beta1", "MutatingWebhookConfiguration"): (22, "admissionregistration.k8s.io/v1"),
+    ("admissionregistration.k8s.io", "v1beta1", "MutatingWebhookConfiguration"): (
+        22, "admissionregistration.k8s.io/v1"),
     ("admissionregistration.k8s.io", "v1beta1", "ValidatingWebhookConfiguration"): (
         22, "admissionregistration.k8s.io/v1"),
     ("apiregistration.k8s.io", "v1beta1", "*"): (22, "apiregistration.k8s.io/v1"),
@@ -184,9 +185,10 @@ class CustomSchemas:
         from kubedistill.verify.syntax import parse_stream  # local: syntax imports nothing from here
 
         root = Path(location)
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
         if not root.exists():
             raise FileNotFoundError(location)
+        suffixes = (".yaml", ".yml", ".json")
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.suffix in suffixes)
         count = 0
         for path in files:
             text = path.read_text(encoding="utf-8", errors="replace")
