@@ -78,13 +78,13 @@ class Compiler:
         if not checks:
             return _accept
         if len(checks) == 1:
-            return checks[0]
+            combined = checks[0]
+        else:
+            def combined(value: Any, path: str, errors: list[Issue]) -> None:
+                for check in checks:
+                    check(value, path, errors)
 
-        def all_of(value: Any, path: str, errors: list[Issue]) -> None:
-            for check in checks:
-                check(value, path, errors)
-
-        return all_of
+        return _with_defaults(schema, combined)
 
     def _parts(self, schema: dict, name: str) -> list[Check]:
         types = self._types(schema)
@@ -104,13 +104,23 @@ class Compiler:
         for key, combine in (("oneOf", _one_of), ("anyOf", _any_of)):
             subs = schema.get(key)
             if isinstance(subs, list) and subs and not self._is_type_union(subs):
-                parts.append(combine([self.compile(s) for s in subs], key))
+                parts.append(combine([self._open(s) for s in subs], key))
         for sub in schema.get("allOf", []) if isinstance(schema.get("allOf"), list) else []:
-            parts.append(self.compile(sub))
+            parts.append(self._open(sub))
+        if isinstance(schema.get("not"), dict):
+            parts.append(_not(self._open(schema["not"])))
         if types is not None and parts[1:]:
             first, rest = parts[0], parts[1:]
             return [_guarded(first, rest, types)]
         return parts
+
+    def _open(self, schema: dict) -> Check:
+        """Compile a combinator branch: branches constrain values, they do not close the object."""
+        strict, self.strict = self.strict, False
+        try:
+            return self.compile(schema)
+        finally:
+            self.strict = strict
 
     def _is_type_union(self, subs: list) -> bool:
         return all(isinstance(s, dict) and set(s) <= {"type", "format"} for s in subs)
@@ -183,6 +193,22 @@ class Compiler:
                     item_check(item, f"{path}/{i}", errors)
 
         return check
+
+
+def _with_defaults(schema: dict, check: Check) -> Check:
+    """The API server fills CRD defaults before validating, so absent defaulted fields count as set."""
+    props = schema.get("properties")
+    defaults = {k: s["default"] for k, s in props.items() if isinstance(s, dict) and "default" in s} if isinstance(
+        props, dict) else {}
+    if not defaults:
+        return check
+
+    def defaulted(value: Any, path: str, errors: list[Issue]) -> None:
+        if type(value) is dict and not defaults.keys() <= value.keys():
+            value = {**defaults, **value}
+        check(value, path, errors)
+
+    return defaulted
 
 
 def _unknown_field(key: str, path: str, known: list[str]) -> Issue:
@@ -310,6 +336,17 @@ def _one_of(subs: list[Check], key: str) -> Check:
         errors.extend(best or [])
 
     return check if key == "oneOf" else any_check
+
+
+def _not(sub: Check) -> Check:
+    def check(value: Any, path: str, errors: list[Issue]) -> None:
+        trial: list[Issue] = []
+        sub(value, path, trial)
+        if not trial:
+            errors.append(Issue("L2-ONE-OF", path, "value matches a shape the schema forbids ('not')",
+                                "remove the combination of fields the schema excludes"))
+
+    return check
 
 
 def _any_of(subs: list[Check], key: str) -> Check:
