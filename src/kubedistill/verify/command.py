@@ -13,7 +13,7 @@ import sys
 from kubedistill.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UserError
 from kubedistill.verify.engine import VerifyConfig, verify_paths
 from kubedistill.verify.finding import DocumentResult, Status
-from kubedistill.verify.output import FORMATS, WRITERS, summary, text_lines, text_summary
+from kubedistill.verify.output import FORMATS, WRITERS, JsonStream, Summary, text_lines, text_summary
 from kubedistill.verify.policy import PROFILES
 from kubedistill.verify.schema import DEFAULT_K8S_VERSION
 
@@ -68,17 +68,28 @@ def run(args: argparse.Namespace) -> int:
         args.paths = ["-"]
     config = config_from_args(args)
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-    results: list[DocumentResult] = []
+    stats = Summary()
+    failed = errored = False
+    stream = JsonStream(sys.stdout, args.summary) if args.output == "json" else None
+    kept: list[DocumentResult] = []  # junit and sarif are written whole at the end
     for file_results in verify_paths(args.paths, config, args.jobs):
+        stats.add(file_results)
+        failed |= not all(r.passed for r in file_results)
+        errored |= any(r.status == Status.ERROR for r in file_results)
         if args.output == "text":
             for line in text_lines(file_results, colour, args.verbose):
                 print(line)
-        results.extend(file_results)
-    if args.output == "text":
+        elif stream is not None:
+            stream.add(file_results)
+        else:
+            kept.extend(file_results)
+    if stream is not None:
+        stream.close()
+    elif args.output == "text":
         if args.summary or args.verbose:
-            print(text_summary(summary(results)))
+            print(text_summary(stats.to_dict()))
     else:
-        WRITERS[args.output](results, sys.stdout, args.summary)
-    if any(r.status == Status.ERROR for r in results):
+        WRITERS[args.output](kept, sys.stdout, args.summary)
+    if errored:
         return EXIT_USAGE
-    return EXIT_OK if all(r.passed for r in results) else EXIT_FINDINGS
+    return EXIT_FINDINGS if failed else EXIT_OK

@@ -20,19 +20,62 @@ FORMATS = ("text", "json", "junit", "sarif")
 _COLOURS = {"error": "\033[31m", "warning": "\033[33m", "valid": "\033[32m", "reset": "\033[0m"}
 
 
+class Summary:
+    """Counts per status, per failing level and per rule, accumulated as results stream past."""
+
+    def __init__(self) -> None:
+        self.documents = 0
+        self.statuses: Counter[str] = Counter()
+        self.levels: Counter[str] = Counter()
+        self.rules: Counter[str] = Counter()
+        self.warnings = 0
+
+    def add(self, results: list[DocumentResult]) -> None:
+        for r in results:
+            self.documents += 1
+            self.statuses[str(r.status)] += 1
+            if r.failed_level:
+                self.levels[f"L{r.failed_level}"] += 1
+            for f in r.findings:
+                self.rules[f.rule] += 1
+                self.warnings += not f.is_error
+
+    def to_dict(self) -> dict:
+        return {
+            "documents": self.documents,
+            "status": {s.value: self.statuses.get(s.value, 0) for s in Status},
+            "failedAtLevel": dict(sorted(self.levels.items())),
+            "rules": dict(self.rules.most_common()),
+            "warnings": self.warnings,
+        }
+
+
 def summary(results: list[DocumentResult]) -> dict:
     """Counts per status, per failing level and per rule; the same figures in every format."""
-    statuses = Counter(str(r.status) for r in results)
-    levels = Counter(f"L{r.failed_level}" for r in results if r.failed_level)
-    rules = Counter(f.rule for r in results for f in r.findings)
-    warnings = sum(1 for r in results for f in r.findings if not f.is_error)
-    return {
-        "documents": len(results),
-        "status": {s.value: statuses.get(s.value, 0) for s in Status},
-        "failedAtLevel": dict(sorted(levels.items())),
-        "rules": dict(rules.most_common()),
-        "warnings": warnings,
-    }
+    acc = Summary()
+    acc.add(results)
+    return acc.to_dict()
+
+
+class JsonStream:
+    """Writes ``{"resources": [...], "summary": {...}}`` one file's results at a time (bounded memory)."""
+
+    def __init__(self, out: IO[str], with_summary: bool) -> None:
+        self.out, self.with_summary, self.first = out, with_summary, True
+        self.summary = Summary()
+        out.write('{\n  "resources": [')
+
+    def add(self, results: list[DocumentResult]) -> None:
+        self.summary.add(results)
+        for r in results:
+            self.out.write(("\n    " if self.first else ",\n    ") + json.dumps(r.to_dict()))
+            self.first = False
+
+    def close(self) -> None:
+        self.out.write("\n  ]")
+        if self.with_summary:
+            self.out.write(',\n  "summary": ' + json.dumps(self.summary.to_dict()))
+        self.out.write("\n}\n")
 
 
 def _where(f: Finding) -> str:
@@ -73,11 +116,9 @@ def text_summary(stats: dict) -> str:
 
 
 def write_json(results: list[DocumentResult], out: IO[str], with_summary: bool) -> None:
-    payload: dict = {"resources": [r.to_dict() for r in results]}
-    if with_summary:
-        payload["summary"] = summary(results)
-    json.dump(payload, out, indent=2)
-    out.write("\n")
+    stream = JsonStream(out, with_summary)
+    stream.add(results)
+    stream.close()
 
 
 def write_junit(results: list[DocumentResult], out: IO[str], with_summary: bool) -> None:

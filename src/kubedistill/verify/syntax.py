@@ -10,9 +10,10 @@ strings), and bounds on nesting depth and alias expansion so that a hostile file
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -28,6 +29,8 @@ SAFE_FLOW_MARKERS = 5_000
 _SAFE = yaml.constructor.SafeConstructor  # for PyYAML's own scalar conversions (ints like 0x1F, floats like .inf)
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
+_ANCHOR = re.compile(r"(?:^|[\s,\[{:-])&[^\s&]")
+"""An anchor (``&name``); aliases need one, so without it the alias-expansion check is skipped."""
 _COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
 
 
@@ -111,64 +114,129 @@ def _yaml_error_issue(exc: yaml.YAMLError, lines: list[str]) -> Issue:
                        "fix the YAML syntax at that position")
 
 
-class _Builder:
-    """Turns a composed node graph into plain JSON-like data, recording L1 issues."""
+class _FastLoader(yaml.CSafeLoader):
+    """libyaml's parser with a cached implicit-tag resolver.
 
-    def __init__(self) -> None:
+    PyYAML calls ``resolve`` from C for every node, walking path resolvers and regexes in Python; keys and
+    common values repeat endlessly across manifests, so a small cache of (value -> tag) halves parse time.
+    """
+
+    _cache: ClassVar[dict[str, str]] = {}
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return _STR
+            tag = self._cache.get(value)
+            if tag is None:
+                tag = yaml.resolver.Resolver.resolve(self, kind, value, implicit)
+                if len(self._cache) < 50_000:
+                    self._cache[value] = tag
+            return tag
+        return "tag:yaml.org,2002:seq" if kind is yaml.SequenceNode else "tag:yaml.org,2002:map"
+
+
+class _Builder:
+    """Turns a composed node graph into plain JSON-like data, recording L1 issues.
+
+    No path is built while walking (that would cost a string per node); when something is wrong, the
+    path of the offending node is recovered from the root by ``path_to``.
+    """
+
+    def __init__(self, root: yaml.Node) -> None:
+        self.root = root
         self.issues: list[Issue] = []
         self._scalar = _SAFE()
 
-    def build(self, node: yaml.Node, path: str = "", depth: int = 0) -> Any:
-        if depth > MAX_DEPTH:
-            raise SyntaxProblem("L1-DEPTH", f"nesting deeper than {MAX_DEPTH} levels", node.start_mark, path)
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar_value(node, path)
-        if node.tag not in _COLLECTION_TAGS:
-            raise SyntaxProblem("L1-TAG", f"unsupported YAML tag {node.tag!r}", node.start_mark, path,
-                                "Kubernetes manifests use only plain YAML types; remove the tag")
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(child, f"{path}/{i}", depth + 1) for i, child in enumerate(node.value)]
-        return self._mapping(node, path, depth)
+    def problem(self, rule: str, message: str, node: yaml.Node, hint: str = "", mark: Any = None) -> SyntaxProblem:
+        return SyntaxProblem(rule, message, mark or node.start_mark, path_to(self.root, node), hint)
 
-    def _mapping(self, node: yaml.MappingNode, path: str, depth: int) -> dict:
-        if any(k.tag == _MERGE for k, _ in node.value):
-            try:
-                self._scalar.flatten_mapping(node)
-            except yaml.YAMLError as exc:
-                raise SyntaxProblem("L1-MERGE", f"invalid merge key: {exc}", node.start_mark, path) from None
+    def build(self, node: yaml.Node, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise self.problem("L1-DEPTH", f"nesting deeper than {MAX_DEPTH} levels", node)
+        cls = type(node)
+        if cls is yaml.ScalarNode:
+            return node.value if node.tag == _STR else self._scalar_value(node)
+        if node.tag not in _COLLECTION_TAGS:
+            raise self.problem("L1-TAG", f"unsupported YAML tag {node.tag!r}", node,
+                               "Kubernetes manifests use only plain YAML types; remove the tag")
+        if cls is yaml.SequenceNode:
+            return [self.build(child, depth + 1) for child in node.value]
+        return self._mapping(node, depth)
+
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> dict:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise SyntaxProblem("L1-KEY", "mapping key is not a scalar", key_node.start_mark, path,
-                                    "use plain string keys")
-            key = self._scalar_value(key_node, path)
-            if key is None:
-                raise SyntaxProblem("L1-KEY", "mapping key is null", key_node.start_mark, path)
-            key = key if isinstance(key, str) else _json_key(key)
-            child = f"{path}/{_escape(key)}"
+            if type(key_node) is not yaml.ScalarNode:
+                raise self.problem("L1-KEY", "mapping key is not a scalar", key_node, "use plain string keys")
+            if key_node.tag == _STR:
+                key = key_node.value
+            elif key_node.tag == _MERGE:
+                return self._merged(node, depth)
+            else:
+                key = self._scalar_value(key_node)
+                if key is None:
+                    raise self.problem("L1-KEY", "mapping key is null", key_node)
+                key = _json_key(key)
             if key in out:
                 self.issues.append(_mark_issue("L1-DUPLICATE-KEY", f"duplicate key {key!r}", key_node.start_mark,
                                                "remove one of the two entries; YAML keeps only the last",
-                                               child))
-            out[key] = self.build(value_node, child, depth + 1)
+                                               path_to(self.root, value_node)))
+            out[key] = self.build(value_node, depth + 1)
         return out
 
-    def _scalar_value(self, node: yaml.ScalarNode, path: str) -> Any:
+    def _merged(self, node: yaml.MappingNode, depth: int) -> dict:
+        try:
+            self._scalar.flatten_mapping(node)
+        except yaml.YAMLError as exc:
+            raise self.problem("L1-MERGE", f"invalid merge key: {exc}", node) from None
+        return self._mapping(node, depth)
+
+    def _scalar_value(self, node: yaml.ScalarNode) -> Any:
         tag = node.tag
-        if tag == _STR:
-            return node.value
-        if tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value", "tag:yaml.org,2002:binary"):
+        if tag in _STRING_LIKE:
             return node.value  # Kubernetes' YAML-to-JSON keeps these as strings
-        if tag == "tag:yaml.org,2002:int":
-            return self._scalar.construct_yaml_int(node)
-        if tag == "tag:yaml.org,2002:float":
-            return self._scalar.construct_yaml_float(node)
-        if tag == "tag:yaml.org,2002:bool":
-            return self._scalar.construct_yaml_bool(node)
-        if tag == "tag:yaml.org,2002:null":
-            return None
-        raise SyntaxProblem("L1-TAG", f"unsupported YAML tag {tag!r}", node.start_mark, path,
-                            "Kubernetes manifests use only plain YAML types; remove the tag")
+        convert = _CONVERT.get(tag)
+        if convert is None:
+            raise self.problem("L1-TAG", f"unsupported YAML tag {tag!r}", node,
+                               "Kubernetes manifests use only plain YAML types; remove the tag")
+        return convert(self._scalar, node)
+
+
+_STRING_LIKE = frozenset({_STR, "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value", "tag:yaml.org,2002:binary"})
+_CONVERT = {
+    "tag:yaml.org,2002:int": _SAFE.construct_yaml_int,
+    "tag:yaml.org,2002:float": _SAFE.construct_yaml_float,
+    "tag:yaml.org,2002:bool": _SAFE.construct_yaml_bool,
+    "tag:yaml.org,2002:null": lambda _c, _n: None,
+}
+
+
+def path_to(root: yaml.Node, target: yaml.Node) -> str:
+    """JSON-pointer path of ``target`` inside ``root`` (first occurrence), found by an iterative search."""
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            return path
+        if id(node) in seen or isinstance(node, yaml.ScalarNode):
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, f"{path}/{i}") for i, child in enumerate(node.value))
+        else:
+            for key, value in node.value:
+                name = _escape(str(key.value)) if isinstance(key, yaml.ScalarNode) else "?"
+                stack.append((value, f"{path}/{name}"))
+                stack.append((key, f"{path}/{name}"))
+    return ""
 
 
 def _json_key(key: Any) -> str:
@@ -213,8 +281,8 @@ def parse_stream(text: str) -> Iterator[ParsedDoc]:
             yield ParsedDoc(0, issues=[_mark_issue("L1-DEPTH", f"nesting deeper than {MAX_DEPTH} levels", mark,
                                                    "flatten the structure")])
             return
-    loader = yaml.CSafeLoader(text)
-    may_alias = "*" in text
+    loader = _FastLoader(text)
+    may_alias = "&" in text and _ANCHOR.search(text) is not None
     index = 0
     try:
         while True:
@@ -238,7 +306,7 @@ def _construct(index: int, node: yaml.Node, may_alias: bool) -> ParsedDoc:
         doc.issues.append(_mark_issue("L1-ALIAS-BOMB", f"aliases expand to more than {MAX_EXPANDED_NODES:,} nodes",
                                       node.start_mark, "do not nest aliases of aliases"))
         return doc
-    builder = _Builder()
+    builder = _Builder(node)
     try:
         data = builder.build(node)
     except SyntaxProblem as exc:
