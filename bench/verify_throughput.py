@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -82,14 +81,21 @@ def time_checkov(checkov: str, files: list[str]) -> dict | None:
     return {"seconds": elapsed, "resources": resources, "per_second": resources / elapsed if elapsed else 0}
 
 
+_MEASURE = ("import resource, sys\n"
+            "from kubedistill.__main__ import main\n"
+            "rc = main(sys.argv[1:])\n"
+            "peak = max(resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"
+            "print('PEAK_RSS_KB', peak, file=sys.stderr)\n"
+            "sys.exit(rc)\n")
+
+
 def peak_rss_mb(args: list[str]) -> tuple[float, float, int]:
-    """Peak RSS (MB) and wall time of a kubedistill validate subprocess."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Peak RSS (MB, the largest of the CLI process and its workers) and wall time of one validate run."""
     start = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "kubedistill", "validate", *args], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-c", _MEASURE, "validate", *args], capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(peak, before) / 1024, elapsed, run.returncode
+    peak = next(int(line.split()[1]) for line in run.stderr.splitlines() if line.startswith("PEAK_RSS_KB"))
+    return peak / 1024, elapsed, run.returncode
 
 
 def big_inputs(root: Path, index: list[dict], total: int, tmp: Path) -> tuple[Path, Path]:

@@ -71,10 +71,23 @@ def test_empty_documents_are_empty_not_errors(verifier):
     assert [r.status for r in results] == [Status.EMPTY, Status.EMPTY, Status.VALID]
 
 
-def test_syntax_error_stops_the_stream_at_that_document(verifier):
-    results = verifier.verify_text(CM + "---\nkind: [\n---\n" + CM)
-    assert [r.status for r in results] == [Status.VALID, Status.INVALID]
-    assert results[1].findings[0].rule == "L1-YAML" and results[1].findings[0].line is not None
+def test_syntax_error_fails_only_its_own_document(verifier):
+    results = verifier.verify_text(CM + "---\nkind: [\n---\n" + CM.replace("cfg", "other"))
+    assert [r.status for r in results] == [Status.VALID, Status.INVALID, Status.VALID]
+    assert results[1].findings[0].rule == "L1-YAML" and results[1].findings[0].line == 7
+
+
+def test_positions_are_file_lines_in_later_documents(verifier):
+    results = verifier.verify_text(CM + "---\n" + CM.replace("cfg", "x") + "data:\n  a: 1\n  a: 2\n")
+    assert (results[1].findings[0].rule, results[1].findings[0].line) == ("L1-DUPLICATE-KEY", 12)
+
+
+def test_bad_bytes_fail_only_their_document(verifier):
+    data = CM.encode() + b"---\n" + CM.replace("cfg", "x").encode() + b"data:\n  a: \xff\n---\n" + \
+        CM.replace("cfg", "y").encode()
+    results = verifier.verify_text(data)
+    assert [r.status for r in results] == [Status.VALID, Status.INVALID, Status.VALID]
+    assert results[1].findings[0].rule == "L1-ENCODING" and results[1].findings[0].line == 11
 
 
 def test_python_tags_are_never_constructed(verifier, tmp_path):

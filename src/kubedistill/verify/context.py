@@ -43,15 +43,29 @@ class Bundle:
         self.facts = facts
         self.mode = mode
         self.by_key: dict[tuple[str, str, str], Facts] = {}
+        self.kinds: set[tuple[str, str]] = set()
+        self._pods: dict[str, list[Facts]] = {}
+        self._by_label: dict[tuple[str, str, Any], list[Facts]] = {}
         for f in facts:
             self.by_key.setdefault((f.kind, f.namespace, f.name), f)
+            self.kinds.add((f.kind, f.namespace))
+            if f.pod_labels is not None:
+                self._pods.setdefault(f.namespace, []).append(f)
+                for key, value in f.pod_labels.items():
+                    if isinstance(value, str | int | float | bool):
+                        self._by_label.setdefault((f.namespace, key, value), []).append(f)
 
-    def has_kind(self, kind: str | tuple[str, ...], namespace: str) -> bool:
-        kinds = (kind,) if isinstance(kind, str) else kind
-        return any(f.kind in kinds and f.namespace in (namespace, "") for f in self.facts)
+    def has_kind(self, kind: str, namespace: str) -> bool:
+        return (kind, namespace) in self.kinds or (kind, "") in self.kinds
 
     def pods(self, namespace: str) -> list[Facts]:
-        return [f for f in self.facts if f.pod_labels is not None and f.namespace == namespace]
+        return self._pods.get(namespace, [])
+
+    def candidates(self, namespace: str, selector: dict) -> list[Facts]:
+        """Pods that carry at least the rarest label pair of ``selector`` (an index, not a scan)."""
+        lists = [self._by_label.get((namespace, k, v), []) for k, v in selector.items()
+                 if isinstance(v, str | int | float | bool)]
+        return min(lists, key=len) if lists else self.pods(namespace)
 
     def severity(self, shipped: bool) -> Severity:
         """Error when strict, or when the bundle ships that kind of object; else a warning."""
@@ -86,7 +100,8 @@ def _service(f: Facts, bundle: Bundle) -> Iterator[Issue]:
     selector = f.raw.get("selector")
     if not isinstance(selector, dict) or not selector:
         return
-    selected = [p for p in bundle.pods(f.namespace) if map_selector_matches(selector, p.pod_labels or {})]
+    selected = [p for p in bundle.candidates(f.namespace, selector)
+                if map_selector_matches(selector, p.pod_labels or {})]
     if not selected:
         shipped = bool(bundle.pods(f.namespace))
         yield Issue(SERVICE_SELECTOR, "/spec/selector", f"selector {selector} matches no pod template in namespace "
@@ -132,7 +147,7 @@ def _hpa(f: Facts, bundle: Bundle) -> Iterator[Issue]:
     kind, name = f.raw.get("target", (None, None))
     target = bundle.find(kind, f.namespace, name) if isinstance(kind, str) else None
     if target is None:
-        shipped = bundle.has_kind(kind or "", f.namespace)
+        shipped = bundle.has_kind(kind if isinstance(kind, str) else "", f.namespace)
         yield Issue(SCALE_TARGET, "/spec/scaleTargetRef", f"scale target {kind}/{name} is not in this bundle",
                     "name the Deployment or StatefulSet defined alongside", bundle.severity(shipped))
     elif f.raw.get("cpu_metric") and not target.cpu_requests:
@@ -146,7 +161,9 @@ def _selected_pods(f: Facts, bundle: Bundle, rule_id: str) -> tuple[list[Facts],
     selector = f.raw.get("selector")
     if selector is None or selector_is_empty(selector):
         return [], []
-    selected = [p for p in bundle.pods(f.namespace) if selector_matches(selector, p.pod_labels or {})]
+    match_labels = selector.get("matchLabels") if isinstance(selector.get("matchLabels"), dict) else {}
+    selected = [p for p in bundle.candidates(f.namespace, match_labels)
+                if selector_matches(selector, p.pod_labels or {})]
     if selected:
         return selected, []
     shipped = bool(bundle.pods(f.namespace))

@@ -7,13 +7,16 @@ the bundle checks when the stream ends; memory stays bounded on very long stream
 
 from __future__ import annotations
 
+import codecs
+import io
+import itertools
 import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from kubedistill.context.spec import TaskSpec
 from kubedistill.verify import apiserver, policy  # noqa: F401  (registers L2b and L3 checks)
@@ -23,6 +26,7 @@ from kubedistill.verify.facts import Facts, extract
 from kubedistill.verify.finding import DocumentResult, Finding, Issue, Status
 from kubedistill.verify.registry import RULES, checks_for
 from kubedistill.verify.schema import DEFAULT_K8S_VERSION, CustomSchemas, SchemaValidator, available_versions
+from kubedistill.verify.stream import Chunk, decoded_lines, split_documents, text_lines
 from kubedistill.verify.syntax import decode, locate, parse_stream, subnode
 
 log = logging.getLogger(__name__)
@@ -91,48 +95,53 @@ class Verifier:
     def verify_text(self, text: str | bytes, file: str = "-", spec: TaskSpec | None = None) -> list[DocumentResult]:
         """Verify one bundle (a multi-document YAML text) and, if given, its task spec."""
         if isinstance(text, bytes):
-            decoded, issue = decode(text)
+            return self._verify_bytes(io.BytesIO(text), file, spec)
+        return self._verify_chunks(split_documents(text_lines(text)), file, spec)
+
+    def verify_file(self, path: str) -> list[DocumentResult]:
+        """Verify one file ('-' for stdin), reading it line by line so that huge streams stay small."""
+        name = "stdin" if path == "-" else path
+        try:
+            if path == "-":
+                return self._verify_bytes(sys.stdin.buffer, name, None)
+            with open(path, "rb") as handle:
+                return self._verify_bytes(handle, name, None)
+        except OSError as exc:
+            result = DocumentResult(name, 0, status=Status.ERROR)
+            reason = exc.strerror or str(exc)
+            result.findings.append(Finding(1, "INPUT", f"cannot read {path}: {reason}", file=name,
+                                           hint="check the path and its permissions"))
+            return [result]
+
+    def _verify_bytes(self, handle: BinaryIO, file: str, spec: TaskSpec | None) -> list[DocumentResult]:
+        head = handle.read(2)
+        if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # rare: decode whole, then split
+            text, issue = decode(head + handle.read())
             if issue is not None:
                 result = DocumentResult(file, 0, status=Status.INVALID, failed_level=1)
                 result.findings.append(self._finding(issue, 1, result))
                 return [result]
-            text = decoded or ""
-        return self._verify_stream(text, file, spec)
-
-    def verify_file(self, path: str) -> list[DocumentResult]:
-        try:
-            data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-        except OSError as exc:
-            result = DocumentResult(path, 0, status=Status.ERROR)
-            reason = exc.strerror or str(exc)
-            result.findings.append(Finding(1, "INPUT", f"cannot read {path}: {reason}", file=path,
-                                           hint="check the path and its permissions"))
-            return [result]
-        return self.verify_text(data, "stdin" if path == "-" else path)
+            return self._verify_chunks(split_documents(text_lines(text or "")), file, spec)
+        lines = itertools.chain([head + handle.readline()] if head else [], handle)
+        return self._verify_chunks(split_documents(decoded_lines(lines)), file, spec)
 
     # --- the pipeline -------------------------------------------------------------------------
 
-    def _verify_stream(self, text: str, file: str, spec: TaskSpec | None) -> list[DocumentResult]:
+    def _verify_chunks(self, chunks: Iterable[Chunk], file: str, spec: TaskSpec | None) -> list[DocumentResult]:
         pending: list[_Pending] = []
-        for parsed in parse_stream(text):
-            result = DocumentResult(file, parsed.index, line=parsed.line)
-            if parsed.issues:
+        index = 0
+        for chunk in chunks:
+            offset = chunk.first_line - 1
+            if chunk.issue is not None:
+                result = DocumentResult(file, index, line=chunk.first_line)
                 pending.append(_Pending(result))
-                self._record(result, 1, parsed.issues, parsed.node)
+                self._record(result, 1, [chunk.issue], None, 0)
+                index += 1
                 continue
-            if parsed.data is None:
-                result.status = Status.EMPTY
-                pending.append(_Pending(result))
-                continue
-            items = _list_items(parsed.data)
-            if items is None:
-                self._document(pending, result, parsed.data, parsed.node, spec)
-                continue
-            for i, item in enumerate(items):
-                node = subnode(parsed.node, f"/items/{i}")
-                item_result = DocumentResult(file, parsed.index, line=node.start_mark.line + 1 if node else None,
-                                             item=i)
-                self._document(pending, item_result, item, node, spec)
+            for parsed in parse_stream(chunk.text):
+                self._parsed(pending, parsed, DocumentResult(file, index, line=(parsed.line or 1) + offset),
+                             offset, spec)
+                index += 1
         if 4 in self.config.levels:
             self._bundle(pending, spec)
         results = [p.result for p in pending]
@@ -141,17 +150,37 @@ class Verifier:
                 result.status = Status.INVALID
         return results
 
-    def _document(self, pending: list[_Pending], result: DocumentResult, doc: Any, node: Any,
+    def _parsed(self, pending: list[_Pending], parsed: Any, result: DocumentResult, offset: int,
+                spec: TaskSpec | None) -> None:
+        if parsed.issues:
+            pending.append(_Pending(result))
+            self._record(result, 1, parsed.issues, parsed.node, offset)
+            return
+        if parsed.data is None:
+            result.status = Status.EMPTY
+            pending.append(_Pending(result))
+            return
+        items = _list_items(parsed.data)
+        if items is None:
+            self._document(pending, result, parsed.data, parsed.node, offset, spec)
+            return
+        for i, item in enumerate(items):
+            node = subnode(parsed.node, f"/items/{i}")
+            line = node.start_mark.line + 1 + offset if node else result.line
+            self._document(pending, DocumentResult(result.file, result.doc, line=line, item=i), item, node, offset,
+                           spec)
+
+    def _document(self, pending: list[_Pending], result: DocumentResult, doc: Any, node: Any, offset: int,
                   spec: TaskSpec | None) -> None:
         item = _Pending(result)
         slot = len(pending)
         pending.append(item)
         if not isinstance(doc, dict):
             self._record(result, 1, [Issue("L1-NOT-MAPPING", "", "list item is not a mapping",
-                                           "each item of a List is a Kubernetes object")], node)
+                                           "each item of a List is a Kubernetes object")], node, offset)
             return
         self._describe(result, doc)
-        self._single(result, doc, node)
+        self._single(result, doc, node, offset)
         # L4 reads only objects whose types L2 has vouched for (or all, when L2 was not asked for).
         if result.failed_level not in (1, 2) and isinstance(doc.get("kind"), str):
             item.facts = extract(slot, doc)
@@ -164,16 +193,16 @@ class Verifier:
         result.namespace = str(meta.get("namespace") or "")
         result.api_version = str(doc.get("apiVersion") or "")
 
-    def _single(self, result: DocumentResult, doc: dict, node: Any) -> None:
+    def _single(self, result: DocumentResult, doc: dict, node: Any, offset: int) -> None:
         """L2 and L3 for one document; stops at the first level with an error."""
         levels = self.config.levels
-        if 2 in levels and not self._record(result, 2, self._level2(result, doc), node):
+        if 2 in levels and not self._record(result, 2, self._level2(result, doc), node, offset):
             return
         if result.status == Status.SKIPPED:
             return
         if 3 in levels:
             issues = [i for check in checks_for(3, doc.get("kind")) for i in check(doc, self.config.policy)]
-            self._record(result, 3, issues, node)
+            self._record(result, 3, issues, node, offset)
 
     def _level2(self, result: DocumentResult, doc: dict) -> list[Issue]:
         api_version, kind = doc.get("apiVersion"), doc.get("kind")
@@ -209,25 +238,28 @@ class Verifier:
             result = item.result
             if result.failed_level is None and result.status not in (Status.SKIPPED, Status.EMPTY) and (
                     issues := found.get(slot)):
-                self._record(result, 4, issues, None)
+                self._record(result, 4, issues, None, 0)
 
-    def _record(self, result: DocumentResult, level: int, issues: Iterable[Issue], node: Any) -> bool:
+    def _record(self, result: DocumentResult, level: int, issues: Iterable[Issue], node: Any, offset: int) -> bool:
         """Add a level's findings; returns False (stop) when any of them is an error."""
         failed = False
         for issue in issues:
-            result.findings.append(self._finding(issue, level, result, node))
+            result.findings.append(self._finding(issue, level, result, node, offset))
             failed |= issue.severity == "error"
         if failed:
             result.failed_level = level
             result.status = Status.INVALID
         return not failed
 
-    def _finding(self, issue: Issue, level: int, result: DocumentResult, node: Any = None) -> Finding:
+    def _finding(self, issue: Issue, level: int, result: DocumentResult, node: Any = None, offset: int = 0) -> Finding:
+        """Locate an issue in the file: positions inside a document are shifted by the document's offset."""
         line, column = issue.line, issue.column
         if line is None and node is not None and issue.path:
             line, column = locate(node, issue.path) or (None, None)
         if line is None:
             line = result.line
+        else:
+            line += offset
         rule = RULES.get(issue.rule)
         path = issue.path if result.item is None else f"/items/{result.item}{issue.path}"
         return Finding(level=level, rule=issue.rule, message=issue.message, path=path, hint=issue.hint,
