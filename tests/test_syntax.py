@@ -95,3 +95,15 @@ def test_python_tags_are_never_constructed(verifier, tmp_path):
     text = f"a: !!python/object/apply:os.system ['touch {marker}']\n"
     assert "L1-TAG" in rules_of(verifier.verify_text(text))
     assert not marker.exists()
+
+
+def test_block_boundaries_do_not_change_results(verifier, monkeypatch, tmp_path):
+    from kubedistill.verify import stream
+
+    text = "".join(CM.replace("cfg", f"c{i}") + "data:\n  k: v\n---\n" for i in range(30)) + "kind: [\n"
+    path = tmp_path / "many.yaml"
+    path.write_text(text)
+    whole = [(r.doc, r.status, r.line, [f.rule for f in r.findings]) for r in verifier.verify_file(str(path))]
+    monkeypatch.setattr(stream, "BLOCK_BYTES", 7)
+    small = [(r.doc, r.status, r.line, [f.rule for f in r.findings]) for r in verifier.verify_file(str(path))]
+    assert whole == small and len(whole) == 31 and whole[-1][3] == ["L1-YAML"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import io
-import itertools
 import logging
 import os
 import sys
@@ -26,7 +25,7 @@ from kubedistill.verify.facts import Facts, extract
 from kubedistill.verify.finding import DocumentResult, Finding, Issue, Status
 from kubedistill.verify.registry import RULES, checks_for
 from kubedistill.verify.schema import DEFAULT_K8S_VERSION, CustomSchemas, SchemaValidator, available_versions
-from kubedistill.verify.stream import Chunk, decoded_lines, split_documents, text_lines
+from kubedistill.verify.stream import Chunk, decoded_blocks, split_documents, text_blocks
 from kubedistill.verify.syntax import decode, locate, parse_stream, subnode
 
 log = logging.getLogger(__name__)
@@ -96,7 +95,7 @@ class Verifier:
         """Verify one bundle (a multi-document YAML text) and, if given, its task spec."""
         if isinstance(text, bytes):
             return self._verify_bytes(io.BytesIO(text), file, spec)
-        return self._verify_chunks(split_documents(text_lines(text)), file, spec)
+        return self._verify_chunks(split_documents(text_blocks(text)), file, spec)
 
     def verify_file(self, path: str) -> list[DocumentResult]:
         """Verify one file ('-' for stdin), reading it line by line so that huge streams stay small."""
@@ -121,9 +120,9 @@ class Verifier:
                 result = DocumentResult(file, 0, status=Status.INVALID, failed_level=1)
                 result.findings.append(self._finding(issue, 1, result))
                 return [result]
-            return self._verify_chunks(split_documents(text_lines(text or "")), file, spec)
-        lines = itertools.chain([head + handle.readline()] if head else [], handle)
-        return self._verify_chunks(split_documents(decoded_lines(lines)), file, spec)
+            return self._verify_chunks(split_documents(text_blocks(text or "")), file, spec)
+        rest = io.BufferedReader(_Prefixed(head, handle)) if head else handle
+        return self._verify_chunks(split_documents(decoded_blocks(rest)), file, spec)
 
     # --- the pipeline -------------------------------------------------------------------------
 
@@ -265,6 +264,25 @@ class Verifier:
         return Finding(level=level, rule=issue.rule, message=issue.message, path=path, hint=issue.hint,
                        severity=issue.severity, file=result.file, doc=result.doc, kind=result.kind,
                        name=result.name, line=line, column=column, checkov=rule.checkov if rule else "")
+
+
+class _Prefixed(io.RawIOBase):
+    """A binary stream with a few already-read bytes put back in front."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n], self.head = self.head[:n], self.head[n:]
+            return n
+        data = self.rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _list_items(doc: dict) -> list | None:

@@ -9,8 +9,10 @@ so nothing is lost. Bytes are decoded line by line, so binary input and bad UTF-
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from kubedistill.verify.finding import Issue
 
@@ -24,48 +26,83 @@ class Chunk:
     issue: Issue | None = None
 
 
-def _is_marker(line: str, marker: str) -> bool:
-    return line.startswith(marker) and (len(line) == 3 or line[3] in " \t\r\n")
+_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
+BLOCK_BYTES = 1 << 20
 
 
-def decoded_lines(lines: Iterable[bytes]) -> Iterator[str | Issue]:
-    """UTF-8 lines, or an Issue in place of a line that is binary or not UTF-8."""
-    offset = 0
-    for number, raw in enumerate(lines):
-        if number == 0 and raw.startswith(codecs.BOM_UTF8):
-            raw, offset = raw[len(codecs.BOM_UTF8):], len(codecs.BOM_UTF8)
+def decoded_blocks(handle: BinaryIO) -> Iterator[str | Issue]:
+    """Text in blocks of whole lines (about 1 MiB each); a line that is binary or not UTF-8 becomes an Issue."""
+    pending, offset, line = b"", 0, 1
+    first = True
+    while True:
+        chunk = handle.read(BLOCK_BYTES)
+        data = pending + chunk
+        if first and data.startswith(codecs.BOM_UTF8):
+            data, offset = data[len(codecs.BOM_UTF8):], len(codecs.BOM_UTF8)
+        first = False
+        cut = data.rfind(b"\n") + 1 if chunk else len(data)
+        if not data:
+            return
+        if cut == 0:
+            pending = data
+            continue
+        block, pending = data[:cut], data[cut:]
+        yield from _decode_block(block, offset, line)
+        offset += len(block)
+        line += block.count(b"\n")
+        if not chunk and not pending:
+            return
+
+
+def _decode_block(block: bytes, offset: int, line: int) -> Iterator[str | Issue]:
+    if b"\x00" not in block:
+        try:
+            yield block.decode("utf-8")
+            return
+        except UnicodeDecodeError:
+            pass
+    for number, raw in enumerate(block.splitlines(keepends=True), start=line):
         nul = raw.find(b"\x00")
         if nul >= 0:
             yield Issue("L1-BINARY", "", f"binary input: NUL byte at offset {offset + nul}",
-                        "pass a YAML or JSON text file", line=number + 1)
+                        "pass a YAML or JSON text file", line=number)
         else:
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 yield Issue("L1-ENCODING", "", f"not valid UTF-8 at byte {offset + exc.start}",
-                            "save the file as UTF-8", line=number + 1)
+                            "save the file as UTF-8", line=number)
         offset += len(raw)
 
 
-def split_documents(lines: Iterable[str | Issue]) -> Iterator[Chunk]:
+def split_documents(blocks: Iterable[str | Issue]) -> Iterator[Chunk]:
     """Chunks of one document each; the first issue inside a document makes the whole chunk unreadable."""
-    current = Chunk(1)
-    parts: list[str] = []
-    explicit = False
-    for number, line in enumerate(lines, start=1):
-        if isinstance(line, str) and (_is_marker(line, "---") or _is_marker(line, "...")):
-            if parts or explicit or current.issue:
-                yield _finish(current, parts)
-            starts = _is_marker(line, "---")
-            current, parts, explicit = Chunk(number), [line] if starts else [], starts
-            if not starts:
-                current.first_line = number + 1
+    current, parts, explicit, line = Chunk(1), [], False, 1
+    for block in blocks:
+        if isinstance(block, Issue):
+            current.issue = current.issue or block
+            line += 1
             continue
-        if isinstance(line, Issue):
-            current.issue = current.issue or line
-        elif current.issue is None:
-            parts.append(line)
-    if parts or explicit or current.issue:
+        start = 0
+        for match in _MARKER.finditer(block):
+            segment = block[start:match.start()]
+            if current.issue is None:
+                parts.append(segment)
+            line += segment.count("\n")
+            if any(p.strip() for p in parts) or explicit or current.issue:
+                yield _finish(current, parts)
+            starts = block.startswith("---", match.start())
+            current, parts, explicit = Chunk(line if starts else line + 1), [], starts
+            start = match.start()
+            if not starts:  # '...' ends a document: skip the marker line itself
+                end = block.find("\n", start)
+                start = len(block) if end < 0 else end + 1
+                line += 1
+        segment = block[start:]
+        if current.issue is None:
+            parts.append(segment)
+        line += segment.count("\n")
+    if any(p.strip() for p in parts) or explicit or current.issue:
         yield _finish(current, parts)
 
 
@@ -75,5 +112,5 @@ def _finish(chunk: Chunk, parts: list[str]) -> Chunk:
     return chunk
 
 
-def text_lines(text: str) -> Iterator[str]:
-    return iter(text.splitlines(keepends=True))
+def text_blocks(text: str) -> Iterator[str]:
+    yield text
