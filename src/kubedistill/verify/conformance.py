@@ -7,10 +7,12 @@ when the spec names one, by tag.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from kubedistill.context.spec import ObjectSpec, TaskSpec
+from kubedistill.verify import cron
 from kubedistill.verify.facts import extract
 from kubedistill.verify.finding import Issue
 from kubedistill.verify.objects import as_dict, as_list, containers, dig, pod_spec
@@ -170,7 +172,7 @@ def _storage(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
 
 def _schedule(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
     got = dig(doc, "spec", "schedule")
-    if want.schedule and " ".join(str(got or "").split()) != " ".join(want.schedule.split()):
+    if want.schedule and cron.normalize(str(got or "")) != cron.normalize(want.schedule):
         yield _issue("/spec/schedule", "schedule", want.schedule, got)
 
 
@@ -200,14 +202,42 @@ def _refs(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
             yield _issue("", f"reference to {kind}", name, None)
 
 
+def resolve_pointer(doc: Any, pointer: str) -> Any:
+    """The value at a JSON pointer, or None when any step is missing."""
+    got: Any = doc
+    for part in [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]:
+        got = got[int(part)] if isinstance(got, list) and part.isdigit() and int(part) < len(got) else (
+            got.get(part) if isinstance(got, dict) else None)
+    return got
+
+
+def same_value(want: Any, got: Any) -> bool:
+    """Equal as the API server would see it: quantities by value, lists of scalars as sets, "3" == 3."""
+    if want == got or _same_quantity(want, got):
+        return True
+    if isinstance(want, list) and isinstance(got, list):
+        try:
+            return set(map(str, want)) == set(map(str, got))
+        except TypeError:
+            return False
+    return isinstance(want, int | str) and isinstance(got, int | str) and str(want) == str(got)
+
+
 def _fields(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
     for pointer, value in want.fields.items():
-        got: Any = doc
-        for part in [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]:
-            got = got[int(part)] if isinstance(got, list) and part.isdigit() and int(part) < len(got) else (
-                got.get(part) if isinstance(got, dict) else None)
-        if got != value and not _same_quantity(got, value):
+        got = resolve_pointer(doc, pointer)
+        if got is None and pointer.startswith("/stringData/"):  # a Secret may carry the value base64-encoded
+            encoded = resolve_pointer(doc, "/data/" + pointer.removeprefix("/stringData/"))
+            got = _b64(encoded) if isinstance(encoded, str) else None
+        if not same_value(value, got):
             yield _issue(pointer, pointer, value, got)
+
+
+def _b64(text: str) -> str | None:
+    try:
+        return base64.b64decode("".join(text.split()), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 _CHECKS: tuple[Callable[[ObjectSpec, dict], Iterator[Issue]], ...] = (

@@ -9,6 +9,26 @@ FIELDS = (("minute", 0, 59, {}), ("hour", 0, 23, {}), ("day of month", 1, 31, {}
           ("day of week", 0, 6, {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}))
 
 
+_MACRO_EXPANSIONS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
+                     "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
+
+
+def normalize(schedule: str) -> str:
+    """A canonical text for comparing schedules: macros expanded, names to numbers, Sunday as 0."""
+    text = _MACRO_EXPANSIONS.get(schedule.strip(), schedule.strip())
+    fields = text.split()
+    if len(fields) != 5:
+        return " ".join(fields)
+    out = []
+    for value, (_, _, high, names) in zip(fields, FIELDS, strict=True):
+        for word, number in names.items():
+            value = value.lower().replace(word, str(number))
+        if high == 6:
+            value = ",".join("0" if part == "7" else part for part in value.split(","))
+        out.append(value)
+    return " ".join(out)
+
+
 def problem(schedule: str) -> str:
     """Empty when valid, else what is wrong."""
     text = schedule.strip()
