@@ -2,6 +2,7 @@
 
     kubedistill validate examples/          # the four-level verifier
     kubedistill rules                       # every rule id with its level and checkov twin
+    kubedistill sources --config configs/sources/offline.yaml --out runs/sources
 
 Every verb returns an exit code; only this module prints errors for the user.
 """
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 from kubedistill import __version__
 from kubedistill.errors import EXIT_OK, UserError
+from kubedistill.sources import command as sources_command
 from kubedistill.verify import command as validate_command
 
 
@@ -37,6 +39,8 @@ VERBS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[
     "validate": ("validate manifests at four levels (syntax, API, security, context)",
                  validate_command.add_arguments, validate_command.run),
     "rules": ("list every verifier rule", _rules_arguments, _rules),
+    "sources": ("write raw (instruction, manifest) pairs from a teacher", sources_command.add_arguments,
+                sources_command.run),
 }
 
 

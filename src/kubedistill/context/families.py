@@ -37,6 +37,17 @@ class Family:
     build: Callable[[random.Random], Task]
     weight: float = 1.0
 
+    def sample(self, rng: random.Random) -> Task:
+        """A task whose manifest holds no namespace the instruction does not ask for."""
+        task = self.build(rng)
+        if not any(o.namespace for o in task.spec.objects):
+            for obj in task.objects:
+                obj.get("metadata", {}).pop("namespace", None)
+                for subject in obj.get("subjects", []) or []:
+                    if subject.get("kind") == "ServiceAccount":
+                        subject["namespace"] = "default"
+        return task
+
 
 FAMILIES: dict[str, Family] = {}
 

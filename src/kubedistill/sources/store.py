@@ -1,0 +1,76 @@
+"""The raw-pair store: one JSONL file, appended record by record, that survives crashes and resumes.
+
+Each record is written as one line and flushed; a crash can only leave a partial last line, which the next
+open truncates. Records carry deterministic ids, so a resumed run skips exactly what is done: nothing is
+lost and nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+class PairStore:
+    def __init__(self, path: str | Path, fsync_every: int = 200) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.done: set[str] = set()
+        self._repair_and_index()
+        self._handle = self.path.open("a", encoding="utf-8")
+        self._since_sync, self.fsync_every = 0, fsync_every
+
+    def _repair_and_index(self) -> None:
+        if not self.path.exists():
+            return
+        good = 0
+        with self.path.open("rb") as handle:
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    break  # a partial last line from a crash
+                try:
+                    self.done.add(json.loads(line)["id"])
+                except (ValueError, KeyError, TypeError):
+                    break
+                good += len(line)
+        if good != self.path.stat().st_size:
+            with self.path.open("r+b") as handle:
+                handle.truncate(good)
+
+    def append(self, record: dict[str, Any]) -> None:
+        self._handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+        self._handle.flush()
+        self.done.add(record["id"])
+        self._since_sync += 1
+        if self._since_sync >= self.fsync_every:
+            os.fsync(self._handle.fileno())
+            self._since_sync = 0
+
+    def close(self) -> None:
+        if not self._handle.closed:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+
+    def __enter__(self) -> PairStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_pairs(path: str | Path):
+    """Stream the records of a store (or any JSONL file of pairs)."""
+    with Path(path).open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
