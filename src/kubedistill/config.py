@@ -54,7 +54,7 @@ def load_config(cls: type[T], path: str | None = None, overrides: list[str] | No
 
 def _build(cls: Any, data: Any, prefix: str, problems: list[str]) -> Any:
     if not isinstance(data, dict):
-        problems.append(f"{prefix or 'config'}: expected a mapping, got {type(data).__name__}")
+        problems.append(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {type(data).__name__}")
         return cls()
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}

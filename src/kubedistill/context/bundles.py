@@ -90,7 +90,7 @@ def _stateful_db(rng: random.Random) -> Task:
 
 
 def _stateful(rng: random.Random, with_secret: bool) -> Task:
-    w = sample_workload(rng, ("db", "cache", "queue"))
+    w = sample_workload(rng, ("db", "queue") if with_secret else ("db", "cache", "queue"))
     w.name = w.image.key
     w.replicas = rng.choice((1, 3))
     size = rng.choice(pools.STORAGE_SIZES)
