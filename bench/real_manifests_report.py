@@ -78,12 +78,19 @@ def render(data: dict) -> str:
     lines += ["", "*meant valid*: files the corpus index marks as neither `invalid-example`, nor patch-like, nor "
               "containing placeholders.", "", "## Rules that fire (all files)", "", "| rule | count |", "|---|---:|"]
     lines += [f"| {rule} | {n} |" for rule, n in list(data["rules"].items())[:30]]
-    lines += ["", "## Every L1/L2 rejection of a file meant to be valid, reviewed", "",
-              "Each rejection was read by hand; none is a verifier false positive after the fixes made during the "
-              "review (API-server defaulting of `roleRef.apiGroup`, `EndpointSlice.endpoints`, Job pod labels, "
-              "v1 List expansion, CRD defaults and `not`). The per-file list with reasons is "
+    lines += ["", "*invalid-example* files are mostly custom resources whose invalidity lies in CEL rules "
+              "(`x-kubernetes-validations`) or controller logic that no schema expresses; the built-in objects in "
+              "them are valid supporting objects, which is why most checked documents there pass.", "",
+              "## Every L1/L2 rejection of a built-in object in a file meant to be valid, reviewed", "",
+              "Each rejection of a built-in kind was read by hand (with custom kinds skipped); none is a verifier "
+              "false positive after the fixes made during the review (API-server defaulting of `roleRef.apiGroup` "
+              "and `EndpointSlice.endpoints`, Job pod labels, v1 List expansion). The per-file list with reasons is "
               "`tests/fixtures/real_manifest_rejections.tsv`; `tests/test_real_manifests.py` fails on any new or "
-              "vanished rejection.", "", "| reason | (file, rule) pairs |", "|---|---:|"]
+              "vanished rejection. Rejections of custom resources checked against the corpus's own CRDs were "
+              "sampled, not all reviewed: the ones read were examples written for a newer CRD version than the one "
+              "shipped (InferenceModel), unfilled placeholders, and genuinely invalid test inputs; the review fixed "
+              "`not`, open combinator branches and CRD defaults in the schema compiler.", "",
+              "| reason | (file, rule) pairs |", "|---|---:|"]
     lines += [f"| {reason} | {n} |" for reason, n in sorted(data["reviewed_rejections"].items(), key=lambda t: -t[1])]
     return "\n".join(lines) + "\n"
 
