@@ -104,6 +104,8 @@ def _yaml_error_issue(exc: yaml.YAMLError, lines: list[str]) -> Issue:
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     message = f"{context}, {problem}" if context else str(problem)
+    if "nesting depth" in message:  # PyYAML >= 6.0.4 bounds nesting itself
+        return _mark_issue("L1-DEPTH", f"nesting too deep ({message})", mark, "flatten the structure")
     if mark is not None and 0 <= mark.line < len(lines):
         line = lines[mark.line]
         stripped = line.lstrip(" ")
