@@ -8,10 +8,11 @@ import pytest
 
 from conftest import REPO
 from kubedistill.config import load_config
+from kubedistill.corpus.build import CorpusConfig
 from kubedistill.errors import UserError
 from kubedistill.sources.run import SourcesConfig
 
-CONFIG_TYPES = {"sources": SourcesConfig}
+CONFIG_TYPES = {"sources": SourcesConfig, "corpus": CorpusConfig}
 CONFIGS = sorted((REPO / "configs").rglob("*.yaml"))
 
 

@@ -3,6 +3,7 @@
     kubedistill validate examples/          # the four-level verifier
     kubedistill rules                       # every rule id with its level and checkov twin
     kubedistill sources --config configs/sources/offline.yaml --out runs/sources
+    kubedistill corpus build --config configs/corpus/default.yaml --input runs/sources/pairs.jsonl --out runs/corpus
 
 Every verb returns an exit code; only this module prints errors for the user.
 """
@@ -23,6 +24,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "validate": ("validate manifests at four levels (syntax, API, security, context)", "kubedistill.verify.command"),
     "rules": ("list every verifier rule", "kubedistill.verify.listing"),
     "sources": ("write raw (instruction, manifest) pairs from a teacher", "kubedistill.sources.command"),
+    "corpus": ("build the verified training corpus from raw pairs", "kubedistill.corpus.command"),
 }
 
 

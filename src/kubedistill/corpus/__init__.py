@@ -1,0 +1,1 @@
+"""The corpus builder: raw pairs -> verified, canonical, deduplicated, leak-free splits with a dataset card."""
