@@ -77,23 +77,33 @@ def assign(items: list[Item], config: SplitConfig) -> dict[str, str]:
         by_stratum[min(m.stratum for m in members)].append(key)
     for keys in by_stratum.values():
         keys.sort(key=lambda k: _rank(config.seed, k))
-    remaining = {s: sum(len(groups[k]) for k in keys) for s, keys in by_stratum.items()}
     out: dict[str, str] = {}
-    cursor = dict.fromkeys(by_stratum, 0)
     for split, size in (("test", config.test), ("validation", config.validation), ("train", config.train)):
-        wanted = sum(remaining.values()) if size < 0 else size
+        remaining = {s: sum(len(groups[k]) for k in keys) for s, keys in by_stratum.items()}
+        wanted = sum(remaining.values()) if size < 0 else min(size, sum(remaining.values()))
+        taken = 0
         for stratum, quota in _quotas(remaining, wanted).items():
-            taken = 0
-            keys = by_stratum[stratum]
-            while taken < quota and cursor[stratum] < len(keys):
-                members = groups[keys[cursor[stratum]]]
-                if abs(taken + len(members) - quota) > abs(taken - quota):
-                    break  # this group would overshoot more than stopping undershoots
-                cursor[stratum] += 1
-                for member in members:
-                    out[member.id] = split
-                taken += len(members)
-                remaining[stratum] -= len(members)
+            taken += _take(by_stratum[stratum], groups, quota, split, out)
+        if taken < wanted:  # strata that could not fill exactly (large groups): top up from any stratum
+            pool = sorted((k for keys in by_stratum.values() for k in keys), key=lambda k: _rank(config.seed, k))
+            taken += _take(pool, groups, wanted - taken, split, out)
+            for stratum, keys in by_stratum.items():
+                by_stratum[stratum] = [k for k in keys if groups[k][0].id not in out]
     for item in items:
         out.setdefault(item.id, "unused")
     return out
+
+
+def _take(keys: list[str], groups: dict[str, list[Item]], quota: int, split: str, out: dict[str, str]) -> int:
+    """Assign whole groups from ``keys`` (in order) to ``split`` without overshooting ``quota``; remove them."""
+    taken, kept = 0, []
+    for key in keys:
+        members = groups[key]
+        if members[0].id not in out and taken + len(members) <= quota:
+            for member in members:
+                out[member.id] = split
+            taken += len(members)
+        elif members[0].id not in out:
+            kept.append(key)
+    keys[:] = kept
+    return taken
