@@ -14,26 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import RESULTS, machine
+from corpus import machine, measured_cli, write_result
 from kubedistill.corpus.canonical import canonicalize
 from kubedistill.corpus.dedup import DedupConfig, signature
 from kubedistill.corpus.filter import FilterConfig, process
 from kubedistill.sources.run import SourcesConfig, SyntheticConfig, run_sources
 from kubedistill.sources.store import read_pairs
-
-_MEASURE = ("import resource, sys\n"
-            "from kubedistill.__main__ import main\n"
-            "rc = main(sys.argv[1:])\n"
-            "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
-            "print('PEAK_RSS_KB', max(hwm, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss), file=sys.stderr)\n"
-            "sys.exit(rc)\n")
 
 
 def stage_rates(pairs: list[dict]) -> dict:
@@ -66,24 +58,17 @@ def main() -> None:
         pairs_path = Path(tmp) / "src" / "pairs.jsonl"
         sample = [p for _, p in zip(range(5000), read_pairs(pairs_path), strict=False)]
         result["stage_pairs_per_second_one_process"] = stage_rates(sample)
-        start = time.perf_counter()
-        run = subprocess.run([sys.executable, "-c", _MEASURE, "corpus", "build", "--input", str(pairs_path), "--out",
-                              str(Path(tmp) / "corpus"), "-j", str(args.jobs), "--no-progress", "split.train=-1"],
-                             capture_output=True, text=True)
-        wall = time.perf_counter() - start
+        out_dir = str(Path(tmp) / "corpus")
+        peak, wall, run = measured_cli(["corpus", "build", "--input", str(pairs_path), "--out", out_dir,
+                                        "-j", str(args.jobs), "--no-progress", "split.train=-1"])
         if run.returncode != 0:
             sys.exit(run.stderr[-2000:])
-        peak = next(int(line.split()[1]) for line in run.stderr.splitlines() if line.startswith("PEAK_RSS_KB"))
         log = json.loads((Path(tmp) / "corpus" / "build_log.json").read_text())
         stats = json.loads((Path(tmp) / "corpus" / "stats.json").read_text())
-        result["build"] = {"wall_seconds": round(wall, 1), "peak_rss_mb": round(peak / 1024), "stages": log["seconds"],
+        result["build"] = {"wall_seconds": round(wall, 1), "peak_rss_mb": round(peak), "stages": log["seconds"],
                            "pairs_per_second": round(args.n / wall, 1), "funnel": stats["funnel"],
                            "splits": stats["splits"]}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "corpus_build.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = render(result)
-    (RESULTS / "corpus_build.md").write_text(text)
-    print(text)
+    write_result("corpus_build", result, render(result))
 
 
 def render(r: dict) -> str:

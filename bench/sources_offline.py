@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import RESULTS, machine, real_dir
+from corpus import machine, real_dir, write_result
 from kubedistill.context.spec import TaskSpec
 from kubedistill.sources.reverse import ReverseConfig
 from kubedistill.sources.run import SourcesConfig, SyntheticConfig, run_sources
@@ -79,11 +79,7 @@ def main() -> None:
         out["reverse"]["share_of_builtin_files_with_spec"] = round(rstats["written"] / len(builtin_files), 3)
         out["reverse"].update(verify_pairs(Path(tmp) / "rev" / "pairs.jsonl",
                                            VerifyConfig(policy="baseline", context="bundle")))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "sources_offline.json").write_text(json.dumps(out, indent=2) + "\n")
-    text = render(out)
-    (RESULTS / "sources_offline.md").write_text(text)
-    print(text)
+    write_result("sources_offline", out, render(out))
 
 
 def render(out: dict) -> str:

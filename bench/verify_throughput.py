@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import RESULTS, load_index, machine, real_dir
+from corpus import load_index, machine, measured_cli, real_dir, write_result
 from kubedistill.verify import Verifier, VerifyConfig, verify_paths
 
 
@@ -81,24 +81,10 @@ def time_checkov(checkov: str, files: list[str]) -> dict | None:
     return {"seconds": elapsed, "resources": resources, "per_second": resources / elapsed if elapsed else 0}
 
 
-# ru_maxrss survives exec on Linux (a child would report the benchmark's own size), so the CLI's peak is read
-# from its VmHWM, which starts afresh with the new program; worker processes report through RUSAGE_CHILDREN.
-_MEASURE = ("import resource, sys\n"
-            "from kubedistill.__main__ import main\n"
-            "rc = main(sys.argv[1:])\n"
-            "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
-            "peak = max(hwm, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-            "print('PEAK_RSS_KB', peak, file=sys.stderr)\n"
-            "sys.exit(rc)\n")
-
-
 def peak_rss_mb(args: list[str]) -> tuple[float, float, int]:
     """Peak RSS (MB, the largest of the CLI process and its workers) and wall time of one validate run."""
-    start = time.perf_counter()
-    run = subprocess.run([sys.executable, "-c", _MEASURE, "validate", *args], capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    peak = next(int(line.split()[1]) for line in run.stderr.splitlines() if line.startswith("PEAK_RSS_KB"))
-    return peak / 1024, elapsed, run.returncode
+    peak, elapsed, run = measured_cli(["validate", *args])
+    return peak, elapsed, run.returncode
 
 
 def big_inputs(root: Path, index: list[dict], total: int, tmp: Path) -> tuple[Path, Path]:
@@ -172,10 +158,7 @@ def main() -> None:
             out[f"memory_{label}"] = {"peak_rss_mb": rss, "seconds": seconds, "exit_code": rc,
                                       "docs_requested": args.big_docs}
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "verify_throughput.json").write_text(json.dumps(out, indent=2) + "\n")
-    (RESULTS / "verify_throughput.md").write_text(render(out))
-    print(render(out))
+    write_result("verify_throughput", out, render(out))
 
 
 def render(out: dict) -> str:

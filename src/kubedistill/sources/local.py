@@ -12,14 +12,7 @@ from typing import Any
 
 from kubedistill.prompts import prompt_hash
 from kubedistill.sources.cache import AnswerCache
-from kubedistill.sources.teacher import (
-    SYNTHETIC,
-    TeacherAnswer,
-    TeacherError,
-    TeacherRequest,
-    parse_reverse,
-    parse_synthetic,
-)
+from kubedistill.sources.teacher import TeacherAnswer, TeacherError, TeacherRequest, cached_answer
 
 
 @dataclass
@@ -76,14 +69,5 @@ class LocalTeacher:
     def answer(self, request: TeacherRequest) -> TeacherAnswer:
         key = prompt_hash(request.messages, model=str(self.config.path), temperature=self.config.temperature,
                           max_new_tokens=self.config.max_new_tokens, seed=request.seed)
-        text = self.cache.get(key) if self.cache else None
-        cached = text is not None
-        if text is None:
-            text = self.generate(request.messages, request.seed)
-            if self.cache:
-                self.cache.put(key, text, {"model": self.model})
-        answer = parse_synthetic(text) if request.task == SYNTHETIC else parse_reverse(text)
-        answer.cached = cached
-        if request.task != SYNTHETIC:
-            answer.manifest = request.manifest
-        return answer
+        return cached_answer(request, self.cache, key, self.model,
+                             lambda: (self.generate(request.messages, request.seed), 1, ""))

@@ -19,14 +19,7 @@ import openai
 
 from kubedistill.prompts import prompt_hash
 from kubedistill.sources.cache import AnswerCache
-from kubedistill.sources.teacher import (
-    SYNTHETIC,
-    TeacherAnswer,
-    TeacherError,
-    TeacherRequest,
-    parse_reverse,
-    parse_synthetic,
-)
+from kubedistill.sources.teacher import TeacherAnswer, TeacherError, TeacherRequest, cached_answer
 
 log = logging.getLogger(__name__)
 
@@ -71,19 +64,7 @@ class OpenAITeacher:
     def answer(self, request: TeacherRequest) -> TeacherAnswer:
         params = {"model": self.model, "temperature": self.config.temperature, "max_tokens": self.config.max_tokens}
         key = prompt_hash(request.messages, **params)
-        text = self.cache.get(key) if self.cache else None
-        cached, attempts = text is not None, 0
-        if text is None:
-            text, attempts, error = self._complete(request.messages, params)
-            if error:
-                return TeacherAnswer(error=error, attempts=attempts)
-            if self.cache:
-                self.cache.put(key, text, {"model": self.model})
-        answer = parse_synthetic(text) if request.task == SYNTHETIC else parse_reverse(text)
-        answer.cached, answer.attempts = cached, attempts
-        if request.task != SYNTHETIC:
-            answer.manifest = request.manifest
-        return answer
+        return cached_answer(request, self.cache, key, self.model, lambda: self._complete(request.messages, params))
 
     def _complete(self, messages: list[dict], params: dict) -> tuple[str, int, str]:
         """(text, attempts, error): the first successful completion, or why there is none."""

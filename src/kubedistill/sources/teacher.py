@@ -8,8 +8,9 @@ so the run records a rejection instead of crashing (distilabel's habit).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from kubedistill.context.spec import TaskSpec
 
@@ -108,6 +109,25 @@ def parse_synthetic(text: str) -> TeacherAnswer:
     answer.manifest = manifest
     if not answer.instruction or not manifest:
         answer.error = "unparseable answer: " + ", ".join(answer.format_violations or ["empty"])
+    return answer
+
+
+def cached_answer(request: TeacherRequest, cache: Any, key: str, model: str,
+                  produce: Callable[[], tuple[str, int, str]]) -> TeacherAnswer:
+    """The answer to ``request``: from the cache when there, else ``produce()`` (text, attempts, error), cached
+    before parsing so a rerun never pays twice; parsed for the request's task."""
+    text = cache.get(key) if cache else None
+    cached, attempts = text is not None, 0
+    if text is None:
+        text, attempts, error = produce()
+        if error:
+            return TeacherAnswer(error=error, attempts=attempts)
+        if cache:
+            cache.put(key, text, {"model": model})
+    answer = parse_synthetic(text) if request.task == SYNTHETIC else parse_reverse(text)
+    answer.cached, answer.attempts = cached, attempts
+    if request.task != SYNTHETIC:
+        answer.manifest = request.manifest
     return answer
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kubedistill.verify import cron
@@ -261,13 +261,19 @@ def _container_ports(c: dict, path: str) -> Iterator[Issue]:
         if isinstance(host, int) and not 0 <= host < 65536:
             yield Issue(PORT, f"{at}/hostPort", f"hostPort {host} is not in 0-65535", "fix the port")
         yield from _enum(f"{at}/protocol", port.get("protocol"), ENUMS[("protocol",)], "protocol")
-        name = port.get("name")
-        if isinstance(name, str):
-            if problem := port_name_problem(name):
-                yield Issue(PORT, f"{at}/name", problem, "use a short lowercase name such as 'http'")
-            if name in names:
-                yield Issue(DUPLICATE, f"{at}/name", f"duplicate port name {name!r}", "name each port once")
-            names.add(name)
+        yield from _port_name(port.get("name"), f"{at}/name", names, port_name_problem,
+                              "use a short lowercase name such as 'http'")
+
+
+def _port_name(name: Any, path: str, seen: set, syntax: Callable[[str], str], hint: str) -> Iterator[Issue]:
+    """A port name's syntax (IANA service name for containers, DNS label for Services) and uniqueness."""
+    if not isinstance(name, str):
+        return
+    if problem := syntax(name):
+        yield Issue(PORT, path, problem, hint)
+    if name in seen:
+        yield Issue(DUPLICATE, path, f"duplicate port name {name!r}", "name each port once")
+    seen.add(name)
 
 
 def _resources(res: dict, path: str) -> Iterator[Issue]:
@@ -424,12 +430,7 @@ def service_rules(doc: dict) -> Iterator[Issue]:
         if len(ports) > 1 and not name:
             yield Issue(SERVICE, f"{at}/name", "every port of a multi-port Service needs a name",
                         "add a name such as 'http'")
-        if isinstance(name, str):
-            if problem := dns_label_problem(name):
-                yield Issue(PORT, f"{at}/name", problem, "port names are DNS-1123 labels")
-            if name in names:
-                yield Issue(DUPLICATE, f"{at}/name", f"duplicate port name {name!r}", "name each port once")
-            names.add(name)
+        yield from _port_name(name, f"{at}/name", names, dns_label_problem, "port names are DNS-1123 labels")
         pair = (number, port.get("protocol", "TCP"))
         if pair in pairs:
             yield Issue(DUPLICATE, f"{at}/port", f"duplicate port {number}/{pair[1]}", "expose each port once")
