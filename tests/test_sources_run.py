@@ -62,6 +62,7 @@ def _wait_for_lines(path, minimum: int, proc: subprocess.Popen) -> None:
     pytest.fail("the sources run finished or stalled before it could be interrupted")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_run_resumes_without_loss_or_duplicates(tmp_path, sig):
     n = 2000
