@@ -181,3 +181,15 @@ def test_bad_input_is_a_clear_error(tmp_path):
     bad.write_text('{"id": "a"}\nnot json\n')
     with pytest.raises(UserError, match=r"bad.jsonl:2: not a JSON line"):
         build_corpus(SMALL, [str(bad)], tmp_path / "out", progress=False)
+
+
+def test_hugging_face_datasets_loads_the_output(raw_pairs, tmp_path, monkeypatch):
+    datasets = pytest.importorskip("datasets", reason="pip install -e '.[test]' installs datasets")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    summary = build_corpus(SMALL, [str(raw_pairs)], tmp_path / "out", progress=False)
+    loaded = datasets.load_dataset(str(tmp_path / "out"))
+    assert {name: len(split) for name, split in loaded.items()} == {s: summary["splits"][s] for s in
+                                                                     ("train", "validation", "test")}
+    assert loaded["test"][0]["manifest"].startswith("apiVersion:")
