@@ -108,3 +108,9 @@ def test_help_lists_every_flag():
     for flag in ("--k8s-version", "--levels", "--policy", "--context", "--schema-location",
                  "--ignore-missing-schemas", "--output", "--summary", "--jobs"):
         assert flag in run.stdout
+
+
+def test_a_directory_without_manifests_is_an_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    run = kubedistill("validate", str(tmp_path))
+    assert run.returncode == 2 and "no *.yaml" in run.stderr and "Traceback" not in run.stderr

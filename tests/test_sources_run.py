@@ -114,3 +114,13 @@ def test_reverse_over_the_shared_corpus_yields_specs(real_dir, tmp_path):
     stats = run_sources(config, tmp_path, progress=False)
     assert stats["written"] > 900
     assert stats["skipped_files"]["invalid-example"] == 90
+
+
+def test_damage_in_the_middle_of_the_store_is_refused(tmp_path):
+    from kubedistill.errors import UserError
+
+    path = tmp_path / "pairs.jsonl"
+    path.write_text('{"id": "a"}\nGARBAGE\n{"id": "c"}\n')
+    with pytest.raises(UserError, match=r"pairs.jsonl:2: damaged record"):
+        PairStore(path)
+    assert path.read_text() == '{"id": "a"}\nGARBAGE\n{"id": "c"}\n'

@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from kubedistill.errors import UserError
+
 
 class PairStore:
     def __init__(self, path: str | Path, fsync_every: int = 200) -> None:
@@ -23,17 +25,20 @@ class PairStore:
         self._since_sync, self.fsync_every = 0, fsync_every
 
     def _repair_and_index(self) -> None:
+        """Index finished ids; cut a partial last line (a crash mid-write), refuse damage anywhere else."""
         if not self.path.exists():
             return
         good = 0
         with self.path.open("rb") as handle:
-            for line in handle:
-                if not line.endswith(b"\n"):
-                    break  # a partial last line from a crash
+            for number, line in enumerate(handle, start=1):
                 try:
                     self.done.add(json.loads(line)["id"])
                 except (ValueError, KeyError, TypeError):
-                    break
+                    if line.endswith(b"\n") or handle.read(1):
+                        raise UserError(f"{self.path}:{number}: damaged record in the middle of the store",
+                                        "restore the file or move it away; only a partial last line is repaired "
+                                        "automatically") from None
+                    break  # the partial last line of a crashed write
                 good += len(line)
         if good != self.path.stat().st_size:
             with self.path.open("r+b") as handle:

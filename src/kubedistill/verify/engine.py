@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from kubedistill.context.spec import TaskSpec
+from kubedistill.errors import UserError
 from kubedistill.verify import apiserver, policy  # noqa: F401  (registers L2b and L3 checks)
 from kubedistill.verify.conformance import check_spec
 from kubedistill.verify.context import CONTEXT_MODES, Bundle, check_bundle
@@ -331,7 +332,11 @@ def _verify_in_worker(path: str) -> list[DocumentResult]:
 
 def verify_paths(paths: Iterable[str], config: VerifyConfig, jobs: int = 1) -> Iterator[list[DocumentResult]]:
     """Results per file, in input order; ``jobs`` > 1 spreads files over worker processes."""
+    paths = list(paths)
     files = list(discover(paths))
+    if not files:
+        raise UserError(f"no *.yaml, *.yml or *.json files under {', '.join(paths)}",
+                        "point kubedistill validate at manifest files or directories that hold them")
     if jobs <= 1 or "-" in files or len(files) < 2:  # stdin can only be read by this process
         verifier = Verifier(config)
         for path in files:
