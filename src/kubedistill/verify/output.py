@@ -1,7 +1,8 @@
 """Output formats for verification results: text, json, junit, sarif, chosen by name.
 
-Each writer receives the results of all files at the end (``write``) or, for text, as they come
-(``stream``). Formatting is kept apart from checking, as in kubeconform's ``pkg/output``.
+Text and JSON are written file by file as results come (bounded memory on huge inputs); JUnit and SARIF
+need totals first and are written whole at the end. Formatting is kept apart from checking, as in
+kubeconform's ``pkg/output``.
 """
 
 from __future__ import annotations
@@ -48,13 +49,6 @@ class Summary:
             "rules": dict(self.rules.most_common()),
             "warnings": self.warnings,
         }
-
-
-def summary(results: list[DocumentResult]) -> dict:
-    """Counts per status, per failing level and per rule; the same figures in every format."""
-    acc = Summary()
-    acc.add(results)
-    return acc.to_dict()
 
 
 class JsonStream:
@@ -115,12 +109,6 @@ def text_summary(stats: dict) -> str:
     return "\n".join(parts)
 
 
-def write_json(results: list[DocumentResult], out: IO[str], with_summary: bool) -> None:
-    stream = JsonStream(out, with_summary)
-    stream.add(results)
-    stream.close()
-
-
 def write_junit(results: list[DocumentResult], out: IO[str], with_summary: bool) -> None:
     by_file: dict[str, list[DocumentResult]] = {}
     for r in results:
@@ -177,7 +165,6 @@ def write_sarif(results: list[DocumentResult], out: IO[str], with_summary: bool)
 
 
 WRITERS: dict[str, Callable[[list[DocumentResult], IO[str], bool], None]] = {
-    "json": write_json,
     "junit": write_junit,
     "sarif": write_sarif,
 }
