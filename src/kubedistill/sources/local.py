@@ -30,7 +30,8 @@ class LocalTeacher:
 
     def __init__(self, config: LocalConfig) -> None:
         if not config.path or not Path(config.path).exists():
-            raise TeacherError(f"local teacher model not found: {config.path!r}",)
+            raise TeacherError(f"local teacher model not found: {config.path!r}; set teacher.local.path to a model "
+                               "directory (config.json, weights, tokenizer) or a .gguf file")
         self.config = config
         self.model = Path(config.path).name
         self.cache = AnswerCache(config.cache_dir) if config.cache_dir else None
