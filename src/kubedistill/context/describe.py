@@ -61,10 +61,6 @@ def _memory(rng: random.Random, value: str) -> str:
     return rng.choice([value, f"{number} {unit}B", f"{number}{unit}B" if rng.random() < 0.5 else value])
 
 
-def _size(rng: random.Random, value: str) -> str:
-    return _memory(rng, value)
-
-
 def _access(rng: random.Random, mode: str) -> str:
     words = {"ReadWriteOnce": ("ReadWriteOnce", "read-write by a single node (ReadWriteOnce)"),
              "ReadWriteMany": ("ReadWriteMany", "shared read-write access (ReadWriteMany)"),
@@ -132,7 +128,7 @@ def _field_phrase(rng: random.Random, pointer: str, value: object) -> str:
     return f"{pointer.strip('/').replace('/', '.')} set to {value}"
 
 
-def clauses(rng: random.Random, o: ObjectSpec, software: str = "") -> list[str]:
+def clauses(rng: random.Random, o: ObjectSpec) -> list[str]:
     """One phrase per requirement of an object spec, in random order (name and namespace first)."""
     head, body = [], []
     if o.name:
@@ -163,7 +159,8 @@ def clauses(rng: random.Random, o: ObjectSpec, software: str = "") -> list[str]:
         body.append("limited to " + " and ".join(_memory(rng, v) + " of memory" if k == "memory" else _cpu(rng, v)
                                                  for k, v in o.limits.items()))
     if o.storage:
-        body.append(rng.choice([f"with {_size(rng, o.storage)} of storage", f"with a {_size(rng, o.storage)} volume"]))
+        size = _memory(rng, o.storage)
+        body.append(rng.choice([f"with {size} of storage", f"with a {size} volume"]))
     for mode in o.access_modes:
         body.append(f"with access mode {_access(rng, mode)}")
     if o.schedule:
@@ -204,7 +201,7 @@ def object_phrase(rng: random.Random, o: ObjectSpec, software: str = "") -> tupl
     noun = rng.choice(KIND_NOUNS.get(o.kind, (o.kind,)))
     if software and o.kind in ("Deployment", "StatefulSet", "DaemonSet", "Pod") and rng.random() < 0.4:
         noun = f"{software} {noun}"
-    return article(noun), clauses(rng, o, software)
+    return article(noun), clauses(rng, o)
 
 
 FRAMES_SINGLE = (

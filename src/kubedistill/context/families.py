@@ -126,7 +126,7 @@ def pod_template_spec(w: Workload, *, restart: str | None = None, service_accoun
                       env_from: list[dict] | None = None, secret_env: dict | None = None,
                       skip_scratch: tuple[str, ...] = ()) -> dict:
     volumes, mounts = r.scratch_volumes(w.image, skip_scratch)
-    c = r.container(w.image.key if w.image.key != w.name else w.name, w.image, w.tag, cpu=w.cpu, memory=w.memory,
+    c = r.container(w.image.key, w.image, w.tag, cpu=w.cpu, memory=w.memory,
                     env={**w.image.env, **w.env}, secret_env=secret_env, env_from=env_from,
                     mounts=mounts + (extra_mounts or []), probes=restart is None)
     return r.pod_spec([c], w.image, volumes + (extra_volumes or []), service_account, restart,

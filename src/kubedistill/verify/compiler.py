@@ -315,6 +315,8 @@ def _bound_problem(key: str, limit: float, value: Any) -> str:
 
 
 def _one_of(subs: list[Check], key: str) -> Check:
+    """oneOf: exactly one branch must accept the value."""
+
     def check(value: Any, path: str, errors: list[Issue]) -> None:
         matches = 0
         for sub in subs:
@@ -325,7 +327,13 @@ def _one_of(subs: list[Check], key: str) -> Check:
             errors.append(Issue("L2-ONE-OF", path, f"value matches {matches} of the {len(subs)} allowed shapes "
                                 f"({key} needs exactly one)", "match exactly one of the allowed forms"))
 
-    def any_check(value: Any, path: str, errors: list[Issue]) -> None:
+    return check
+
+
+def _any_of(subs: list[Check], key: str) -> Check:
+    """anyOf: some branch must accept the value; otherwise report the branch that came closest."""
+
+    def check(value: Any, path: str, errors: list[Issue]) -> None:
         best: list[Issue] | None = None
         for sub in subs:
             trial: list[Issue] = []
@@ -335,10 +343,12 @@ def _one_of(subs: list[Check], key: str) -> Check:
             best = trial if best is None or len(trial) < len(best) else best
         errors.extend(best or [])
 
-    return check if key == "oneOf" else any_check
+    return check
 
 
 def _not(sub: Check) -> Check:
+    """not: the value must not match the sub-schema."""
+
     def check(value: Any, path: str, errors: list[Issue]) -> None:
         trial: list[Issue] = []
         sub(value, path, trial)
@@ -347,7 +357,3 @@ def _not(sub: Check) -> Check:
                                 "remove the combination of fields the schema excludes"))
 
     return check
-
-
-def _any_of(subs: list[Check], key: str) -> Check:
-    return _one_of(subs, "anyOf")

@@ -25,7 +25,13 @@ from kubedistill.verify.context import CONTEXT_MODES, Bundle, check_bundle
 from kubedistill.verify.facts import Facts, extract
 from kubedistill.verify.finding import DocumentResult, Finding, Issue, Status
 from kubedistill.verify.registry import RULES, checks_for
-from kubedistill.verify.schema import DEFAULT_K8S_VERSION, CustomSchemas, SchemaValidator, available_versions
+from kubedistill.verify.schema import (
+    DEFAULT_K8S_VERSION,
+    CustomSchemas,
+    SchemaValidator,
+    available_versions,
+    describe_missing,
+)
 from kubedistill.verify.stream import Chunk, decoded_blocks, split_documents, text_blocks
 from kubedistill.verify.syntax import decode, locate, parse_stream, subnode
 
@@ -217,8 +223,6 @@ class Verifier:
             if self.config.ignore_missing_schemas:
                 result.status = Status.SKIPPED
                 return []
-            from kubedistill.verify.schema import describe_missing
-
             return [describe_missing(api_version, kind)]
         # The API server's rules assume a well-typed object; with type errors those are reported alone.
         if how == "builtin" and not any(i.rule == "L2-TYPE" for i in issues):

@@ -101,7 +101,6 @@ def _pod_facts(facts: Facts, ref: Any) -> None:
         if isinstance(dig(volume, "persistentVolumeClaim", "claimName"), str):
             facts.references.append(Reference("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"],
                                               f"{at}/persistentVolumeClaim/claimName"))
-    facts.cpu_requests = True
     for c in containers(ref, ("initContainers", "containers")):
         _container_facts(facts, c)
 

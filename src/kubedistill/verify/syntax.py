@@ -43,7 +43,6 @@ class ParsedDoc:
     node: yaml.Node | None = None
     line: int | None = None
     issues: list[Issue] = field(default_factory=list)
-    positions: list[tuple[int, int] | None] = field(default_factory=list)
 
 
 class SyntaxProblem(Exception):
