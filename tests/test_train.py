@@ -1,0 +1,105 @@
+"""LoRA training on a tiny 2-layer model built in the test with a real tokenizer: what changes, what does not,
+that the loss falls on a tiny set, and that a resumed run ends exactly where an uninterrupted one does."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kubedistill.errors import UserError
+from kubedistill.train.data import IGNORE, encode, length_grouped_order
+from kubedistill.train.lora import LoraSettings, TrainConfig, fit
+
+torch = pytest.importorskip("torch", reason="pip install -e '.[train]'")
+safetensors = pytest.importorskip("safetensors.torch", reason="pip install -e '.[train]'")
+
+PAIRS = [
+    {"instruction": "Create a ConfigMap named app-config.", "manifest":
+     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\ndata:\n  LOG_LEVEL: debug\n"},
+    {"instruction": "Create a Namespace called shop.", "manifest": "apiVersion: v1\nkind: Namespace\nmetadata:\n"
+                                                                  "  name: shop\n"},
+    {"instruction": "Create a ServiceAccount named web.", "manifest": "apiVersion: v1\nkind: ServiceAccount\n"
+                                                                     "metadata:\n  name: web\n"},
+]
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    data = tmp_path / "corpus" / "data"
+    data.mkdir(parents=True)
+    for split, rows in (("train", PAIRS), ("validation", PAIRS[:1])):
+        (data / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return tmp_path / "corpus"
+
+
+def _config(tiny_model, **kw) -> TrainConfig:
+    base = {"model": str(tiny_model), "lr": 5e-2, "warmup_steps": 1, "batch_size": 1, "grad_accum": 3,
+            "max_length": 1024, "eval_every": 2, "save_every": 2, "seed": 3, "threads": 1,
+            "lora": LoraSettings(r=4, alpha=8, dropout=0.1)}
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_loss_is_on_the_answer_only(tiny_model):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    example = encode(tokenizer, PAIRS[0], "strict", 2048)
+    answer = [t for t, label in zip(example["input_ids"], example["labels"], strict=True) if label != IGNORE]
+    assert tokenizer.decode(answer).strip().startswith("apiVersion: v1") and example["labels"][0] == IGNORE
+    assert encode(tokenizer, PAIRS[0], "strict", 10) is None
+
+
+def test_length_grouped_batches_are_seeded_and_complete():
+    lengths = [5, 50, 6, 51, 7, 52, 8, 53]
+    first = length_grouped_order(lengths, 2, seed=1, epoch=0)
+    assert first == length_grouped_order(lengths, 2, seed=1, epoch=0)
+    assert sorted(i for b in first for i in b) == list(range(8))
+    assert all(abs(lengths[b[0]] - lengths[b[-1]]) <= 2 for b in first)
+
+
+def test_lora_changes_adapters_not_the_base_and_the_loss_falls(tiny_model, corpus, tmp_path):
+    before = safetensors.load_file(str(tiny_model / "model.safetensors"))
+    config = _config(tiny_model, max_steps=60, lr=1e-2, prompt="plain", eval_every=30, save_every=30,
+                     lora=LoraSettings(r=8, alpha=16, dropout=0.0))
+    last = fit(config, corpus, tmp_path / "run", progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in rows]
+    # random 2-layer model: the loss starts at ln(vocab) ~ 6.0; LoRA alone must still pull it down steadily
+    assert len(rows) == 60 and losses[-1] < losses[0] - 0.4 and sum(losses[-10:]) < sum(losses[:10]), losses
+    adapter = safetensors.load_file(str(tmp_path / "run" / "adapter" / "adapter_model.safetensors"))
+    assert adapter and all("lora_" in name for name in adapter)
+    assert any(float(t.abs().sum()) > 0 for name, t in adapter.items() if "lora_B" in name)  # B starts at zero
+    after = safetensors.load_file(str(tiny_model / "model.safetensors"))
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    saved = json.loads((tmp_path / "run" / "training_config.json").read_text())
+    assert saved["config"]["lora"]["r"] == 8 and saved["corpus_sha256"] and saved["versions"]["peft"]
+    assert (tmp_path / "run" / "loss.png").stat().st_size > 0 and "val_loss" in last
+
+
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(tiny_model, corpus, tmp_path, monkeypatch):
+    from kubedistill.train import lora
+
+    fit(_config(tiny_model, max_steps=6), corpus, tmp_path / "full", progress=False)
+    original = lora._checkpoint
+
+    def crash_after_step_four(model, optimizer, scheduler, step, out):
+        original(model, optimizer, scheduler, step, out)
+        if step == 4:
+            raise KeyboardInterrupt  # Ctrl-C right after the checkpoint of step 4
+
+    monkeypatch.setattr(lora, "_checkpoint", crash_after_step_four)
+    with pytest.raises(KeyboardInterrupt):
+        fit(_config(tiny_model, max_steps=6), corpus, tmp_path / "part", progress=False)
+    monkeypatch.setattr(lora, "_checkpoint", original)
+    fit(_config(tiny_model, max_steps=6), corpus, tmp_path / "part", resume=True, progress=False)
+    assert (tmp_path / "part" / "metrics.jsonl").read_text().count("\n") == 6
+    full = safetensors.load_file(str(tmp_path / "full" / "adapter" / "adapter_model.safetensors"))
+    resumed = safetensors.load_file(str(tmp_path / "part" / "adapter" / "adapter_model.safetensors"))
+    assert full.keys() == resumed.keys() and all(torch.equal(full[k], resumed[k]) for k in full)
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tiny_model, corpus, tmp_path):
+    with pytest.raises(UserError, match="no checkpoint"):
+        fit(_config(tiny_model, max_steps=2), corpus, tmp_path / "none", resume=True, progress=False)
