@@ -103,3 +103,18 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tiny_model, corpus
 def test_resume_without_a_checkpoint_is_a_clear_error(tiny_model, corpus, tmp_path):
     with pytest.raises(UserError, match="no checkpoint"):
         fit(_config(tiny_model, max_steps=2), corpus, tmp_path / "none", resume=True, progress=False)
+
+
+def test_merged_export_computes_what_base_plus_adapter_computes(tiny_model, corpus, tmp_path):
+    import peft
+    from transformers import AutoModelForCausalLM
+
+    fit(_config(tiny_model, max_steps=3, export_merged=True), corpus, tmp_path / "run", progress=False)
+    ids = torch.tensor([[1, 5, 9, 14, 20]])
+    with torch.no_grad():
+        tuned = peft.PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model),
+                                               tmp_path / "run" / "adapter").eval()
+        merged = AutoModelForCausalLM.from_pretrained(tmp_path / "run" / "merged").eval()
+        expected, got = tuned(ids).logits, merged(ids).logits
+    assert not any("lora" in name for name, _ in merged.named_parameters())
+    assert torch.allclose(expected, got, atol=1e-4)

@@ -61,6 +61,8 @@ class TrainConfig:
     threads: int = 0
     """torch CPU threads; 0: every core."""
     gradient_checkpointing: bool = False
+    export_merged: bool = False
+    """Also save base + adapter merged into one plain model (``merged/``), for backends without LoRA support."""
     cache_dir: str = ""
 
     def problems(self) -> list[str]:
@@ -257,6 +259,10 @@ def save(model: Any, tokenizer: Any, config: TrainConfig, corpus: Path, out: Pat
 
     model.save_pretrained(out / "adapter")
     tokenizer.save_pretrained(out / "adapter")
+    if config.export_merged:  # after the adapter is saved: merging folds the LoRA weights into this copy
+        merged = model.merge_and_unload()
+        merged.save_pretrained(out / "merged", safe_serialization=True)
+        tokenizer.save_pretrained(out / "merged")
     digest = hashlib.sha256()
     for split in ("train", "validation"):
         digest.update((corpus / "data" / f"{split}.jsonl").read_bytes())
