@@ -18,7 +18,7 @@ import os
 import shutil
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -31,7 +31,7 @@ from kubedistill.corpus.filter import FilterConfig, process_chunk
 from kubedistill.corpus.split import Item, SplitConfig, UnionFind, assign
 from kubedistill.errors import UserError
 from kubedistill.progress import Progress
-from kubedistill.sources.store import write_json_atomic
+from kubedistill.sources.store import read_pairs, write_json_atomic
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -57,22 +57,6 @@ def map_chunk(records: list[dict], config: CorpusConfig) -> list[dict]:
             sig = signature(record["instruction"], record["manifest"], config.dedup)
             record["minhash"] = base64.b64encode(sig.tobytes()).decode()
     return out
-
-
-def read_records(paths: Iterable[str | Path]) -> Iterator[dict]:
-    for path in paths:
-        with Path(path).open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UserError(f"{path}:{number}: not a JSON line ({exc.msg})",
-                                    "inputs are pairs.jsonl files written by kubedistill sources") from None
-                if not isinstance(record, dict) or "id" not in record:
-                    raise UserError(f"{path}:{number}: a pair needs an 'id' field")
-                yield record
 
 
 def fingerprint(paths: list[Path], config: CorpusConfig) -> str:
@@ -116,7 +100,7 @@ def run_map(inputs: list[Path], config: CorpusConfig, work: Path, engine: LocalE
     finished = sorted(work.glob("part-*.jsonl"))
     done = {int(p.stem.split("-")[1]) for p in finished}
     bar.advance(sum(1 for p in finished for _ in p.open()))
-    pending = _chunks(read_records(inputs), config.chunk_size, done)
+    pending = _chunks(read_pairs(*inputs), config.chunk_size, done)
     for index, result in engine.map(_MapTask(config), pending):
         tmp = work / f"part-{index:06d}.tmp"
         tmp.write_text("".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in result))
@@ -150,7 +134,7 @@ def run_global(parts: list[Path], config: CorpusConfig) -> tuple[dict[str, tuple
     marks: dict[str, tuple[str, str]] = {}
     items: list[Item] = []
     union = UnionFind()
-    for record in read_records(parts):
+    for record in read_pairs(*parts):
         if record["status"] != "kept":
             continue
         hashvalues = np.frombuffer(base64.b64decode(record["minhash"]), dtype=np.uint64)
@@ -212,7 +196,7 @@ def write_outputs(parts: list[Path], marks: dict, splits: dict, config: CorpusCo
     words: dict[str, list[int]] = defaultdict(list)
     manifest_lines: dict[str, list[int]] = defaultdict(list)
     contamination = _Contamination(config)
-    for record in read_records(parts):
+    for record in read_pairs(*parts):
         counts["input"] += 1
         violations.update(record.get("format_violations") or [])
         entry = {k: record.get(k) for k in ("id", "source", "family", "status", "reject")}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +67,21 @@ class PairStore:
         self.close()
 
 
-def read_pairs(path: str | Path):
-    """Stream the records of a store (or any JSONL file of pairs)."""
-    with Path(path).open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
+def read_pairs(*paths: str | Path) -> Iterator[dict]:
+    """Stream the records of stores (or any JSONL files of pairs); a bad line is an error naming file:line."""
+    for path in paths:
+        with Path(path).open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise UserError(f"{path}:{number}: not a JSON line ({exc.msg})",
+                                    "inputs are pairs.jsonl files written by kubedistill sources") from None
+                if not isinstance(record, dict) or "id" not in record:
+                    raise UserError(f"{path}:{number}: a pair needs an 'id' field")
+                yield record
 
 
 def write_json_atomic(path: str | Path, data: Any) -> None:

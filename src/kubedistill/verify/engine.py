@@ -7,7 +7,6 @@ the bundle checks when the stream ends; memory stays bounded on very long stream
 
 from __future__ import annotations
 
-import codecs
 import io
 import logging
 import os
@@ -33,7 +32,7 @@ from kubedistill.verify.schema import (
     describe_missing,
 )
 from kubedistill.verify.stream import Chunk, decoded_blocks, split_documents, text_blocks
-from kubedistill.verify.syntax import decode, locate, parse_stream, subnode
+from kubedistill.verify.syntax import locate, parse_stream, subnode
 
 log = logging.getLogger(__name__)
 
@@ -120,16 +119,7 @@ class Verifier:
             return [result]
 
     def _verify_bytes(self, handle: BinaryIO, file: str, spec: TaskSpec | None) -> list[DocumentResult]:
-        head = handle.read(2)
-        if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # rare: decode whole, then split
-            text, issue = decode(head + handle.read())
-            if issue is not None:
-                result = DocumentResult(file, 0, status=Status.INVALID, failed_level=1)
-                result.findings.append(self._finding(issue, 1, result))
-                return [result]
-            return self._verify_chunks(split_documents(text_blocks(text or "")), file, spec)
-        rest = io.BufferedReader(_Prefixed(head, handle)) if head else handle
-        return self._verify_chunks(split_documents(decoded_blocks(rest)), file, spec)
+        return self._verify_chunks(split_documents(decoded_blocks(handle)), file, spec)
 
     # --- the pipeline -------------------------------------------------------------------------
 
@@ -269,25 +259,6 @@ class Verifier:
         return Finding(level=level, rule=issue.rule, message=issue.message, path=path, hint=issue.hint,
                        severity=issue.severity, file=result.file, doc=result.doc, kind=result.kind,
                        name=result.name, line=line, column=column, checkov=rule.checkov if rule else "")
-
-
-class _Prefixed(io.RawIOBase):
-    """A binary stream with a few already-read bytes put back in front."""
-
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        self.head, self.rest = head, rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self.head:
-            n = min(len(buffer), len(self.head))
-            buffer[:n], self.head = self.head[:n], self.head[n:]
-            return n
-        data = self.rest.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 def _list_items(doc: dict) -> list | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from kubedistill.verify.finding import Issue
+from kubedistill.verify.syntax import decode
 
 
 @dataclass(slots=True)
@@ -39,6 +40,10 @@ def decoded_blocks(handle: BinaryIO) -> Iterator[str | Issue]:
         data = pending + chunk
         if first and data.startswith(codecs.BOM_UTF8):
             data, offset = data[len(codecs.BOM_UTF8):], len(codecs.BOM_UTF8)
+        if first and data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # rare: decode whole
+            text, issue = decode(data + handle.read())
+            yield issue if issue is not None else text or ""
+            return
         first = False
         cut = data.rfind(b"\n") + 1 if chunk else len(data)
         if not data:
