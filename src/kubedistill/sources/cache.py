@@ -16,10 +16,16 @@ class AnswerCache:
         return self.root / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> str | None:
+        entry = self.entry(key)
+        return entry["text"] if entry else None
+
+    def entry(self, key: str) -> dict | None:
+        """The stored text with its metadata; None when absent or unreadable (a torn entry is a miss)."""
         try:
-            return json.loads(self._path(key).read_text(encoding="utf-8"))["text"]
-        except (OSError, ValueError, KeyError, TypeError):
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             return None
+        return data if isinstance(data, dict) and isinstance(data.get("text"), str) else None
 
     def put(self, key: str, text: str, meta: dict | None = None) -> None:
         """Write atomically (temp file + rename): a crash never leaves a half-written entry."""

@@ -17,6 +17,7 @@ import math
 import os
 import random
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -63,6 +64,8 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     export_merged: bool = False
     """Also save base + adapter merged into one plain model (``merged/``), for backends without LoRA support."""
+    export_gguf: bool = True
+    """Also write ``adapter/adapter.gguf``, the GGUF LoRA adapter llama.cpp (the llamacpp backend) loads."""
     cache_dir: str = ""
 
     def problems(self) -> list[str]:
@@ -263,11 +266,21 @@ def save(model: Any, tokenizer: Any, config: TrainConfig, corpus: Path, out: Pat
         merged = model.merge_and_unload()
         merged.save_pretrained(out / "merged", safe_serialization=True)
         tokenizer.save_pretrained(out / "merged")
+    gguf_note = "not requested"
+    if config.export_gguf:
+        from kubedistill.train.gguf_lora import ensure_gguf_adapter
+
+        try:
+            gguf_note = str(ensure_gguf_adapter(out / "adapter", model.config).name)
+        except UserError as exc:  # an architecture llama.cpp's LoRA format does not cover: say so, keep the rest
+            gguf_note = f"skipped: {exc}"
+            print(f"kubedistill train: GGUF adapter {gguf_note}", file=sys.stderr)
     digest = hashlib.sha256()
     for split in ("train", "validation"):
         digest.update((corpus / "data" / f"{split}.jsonl").read_bytes())
     write_json_atomic(out / "training_config.json", {
         "config": asdict(config), "corpus": str(corpus), "corpus_sha256": digest.hexdigest(), "final": last,
+        "gguf_adapter": gguf_note,
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__}})
     _loss_plot(out)
     (out / "README.md").write_text(

@@ -1,0 +1,229 @@
+"""``kubedistill eval``: generate an answer for every task, verify it, repair it if asked, and report.
+
+Each finished case is appended to ``results.jsonl`` at once, so an interrupted run resumes where it stopped;
+generations are also cached by prompt, model, adapter, backend and decoding settings, so an ablation that
+revisits a setting (or a rerun with more repair rounds) never pays for the same generation twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from kubedistill.errors import UserError
+from kubedistill.evaluation import cloudeval
+from kubedistill.evaluation.metrics import summarize
+from kubedistill.evaluation.tasks import Task, load_tasks, tasks_path
+from kubedistill.inference.backend import BACKENDS, Backend, Generation, ModelRef, load_backend
+from kubedistill.inference.repair import Outcome, solve
+from kubedistill.progress import Progress
+from kubedistill.prompts import PROMPT_MODES, chat, prompt_hash
+from kubedistill.sources.cache import AnswerCache
+from kubedistill.sources.store import write_json_atomic
+from kubedistill.verify import Verifier, VerifyConfig
+
+
+@dataclass
+class EvalConfig:
+    model: str = "smollm2-135m-instruct"
+    adapter: str = ""
+    split: str = "test"
+    """train | validation | test (of ``corpus``) or a JSONL file of tasks."""
+    corpus: str = ""
+    prompt: str = "strict"
+    max_new_tokens: int = 768
+    temperature: float = 0.0
+    repair: int = 0
+    backend: str = "transformers"
+    jobs: int = 1
+    """Parallel generators, each with its own copy of the model and cores/jobs threads."""
+    limit: int = 0
+    """Evaluate only the first N tasks (0: all)."""
+    policy: str = "restricted"
+    context: str = "bundle"
+    k8s_version: str = "1.33"
+    cache_dir: str = ""
+    """Generation cache (default: OUT/../.generations, shared by runs in the same folder)."""
+    model_cache: str = ""
+    seed: int = 0
+    benchmark: str = ""
+    """'' (tasks from ``split``) or cloudeval (CloudEval-YAML Kubernetes problems under ``data``)."""
+    data: str = ""
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.prompt not in PROMPT_MODES:
+            found.append(f"prompt must be one of {', '.join(PROMPT_MODES)}")
+        if self.backend not in BACKENDS:
+            found.append(f"backend must be one of {', '.join(BACKENDS)}")
+        for name in ("max_new_tokens", "jobs"):
+            if getattr(self, name) < 1:
+                found.append(f"{name} must be at least 1")
+        if self.benchmark not in ("", "cloudeval"):
+            found.append(f"unknown benchmark {self.benchmark!r}; the one supported is cloudeval")
+        if self.benchmark and not self.data:
+            found.append("--benchmark needs --data DIR (your local copy of the benchmark)")
+        if self.repair < 0 or self.limit < 0:
+            found.append("repair and limit cannot be negative")
+        found += VerifyConfig(k8s_version=self.k8s_version, policy=self.policy, context=self.context).problems()
+        return found
+
+    def ref(self, threads: int = 0) -> ModelRef:
+        return ModelRef(self.model, self.adapter, self.backend, self.model_cache, threads)
+
+
+class CachedGenerator:
+    """Wraps a backend's generate with the on-disk generation cache."""
+
+    def __init__(self, backend: Backend | None, config: EvalConfig, cache: AnswerCache, make: Any = None) -> None:
+        self.backend, self.config, self.cache, self.make = backend, config, cache, make
+        self.hits = 0
+
+    def key(self, messages: list[dict[str, str]]) -> str:
+        c = self.config
+        return prompt_hash(messages, model=c.model, adapter=_adapter_stamp(c.adapter), backend=c.backend,
+                           max_new_tokens=c.max_new_tokens, temperature=c.temperature, seed=c.seed)
+
+    def __call__(self, messages: list[dict[str, str]]) -> Generation:
+        key = self.key(messages)
+        entry = self.cache.entry(key)
+        if entry is not None:
+            self.hits += 1
+            return Generation(entry["text"], entry["tokens"], entry["prompt_tokens"], entry["seconds"],
+                              entry["truncated"])
+        if self.backend is None:
+            self.backend = self.make()
+        gen = self.backend.generate(messages, self.config.max_new_tokens, self.config.temperature, self.config.seed)
+        self.cache.put(key, gen.text, {k: v for k, v in asdict(gen).items() if k != "text"})
+        return gen
+
+
+def _adapter_stamp(adapter: str) -> str:
+    """An adapter is identified by its weights, not its path: retraining into the same folder is a new model."""
+    if not adapter:
+        return ""
+    from kubedistill.inference.backend import adapter_dir
+
+    weights = adapter_dir(adapter) / "adapter_model.safetensors"
+    if weights.exists():
+        stat = weights.stat()
+        return f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    return str(Path(adapter).resolve())
+
+
+def case_record(task: Task, outcome: Outcome, prompt: str) -> dict:
+    first, final = outcome.first, outcome.final
+    return {
+        "id": task.id, "family": task.family, "source": task.source, "prompt": prompt,
+        "instruction": task.instruction, "spec": task.spec.to_dict() if task.spec else None,
+        "passed": final.verdict.passed, "failed_level": final.verdict.failed_level, "rules": final.verdict.rules,
+        "first": {"passed": first.verdict.passed, "failed_level": first.verdict.failed_level,
+                  "rules": first.verdict.rules, "format_violations": first.verdict.format_violations},
+        "attempts": [a.to_dict() for a in outcome.attempts],
+    }
+
+
+def _read_done(path: Path) -> dict[str, dict]:
+    """Cases already finished by an interrupted run; a torn last line (a crash mid-write) is dropped."""
+    done: dict[str, dict] = {}
+    if not path.exists():
+        return done
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+            done[record["id"]] = record
+        except (ValueError, KeyError, TypeError):
+            continue
+    return done
+
+
+def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
+             backend: Backend | None = None) -> dict:
+    """Run the evaluation into ``out`` (results.jsonl, summary.json, report.md, plots/); returns the summary."""
+    problems = config.problems()
+    if problems:
+        raise UserError("invalid eval settings: " + "; ".join(problems))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if config.benchmark == "cloudeval":
+        tasks = cloudeval.load_problems(config.data, config.limit)
+    else:
+        tasks = load_tasks(tasks_path(config.split, config.corpus), config.limit)
+    verifier = Verifier(VerifyConfig(k8s_version=config.k8s_version, policy=config.policy, context=config.context))
+    cache = AnswerCache(config.cache_dir or out.parent / ".generations")
+    results = out / "results.jsonl"
+    _claim(out, config)
+    done = _read_done(results)
+    todo = [t for t in tasks if t.id not in done]
+    bar = Progress(f"eval {config.model}", len(tasks), enabled=progress)
+    bar.count = len(tasks) - len(todo)
+    jobs = min(config.jobs, max(1, len(todo)))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    generators: queue.Queue = queue.Queue()
+    for n in range(jobs):
+        first = backend if n == 0 else None
+        generators.put(CachedGenerator(first, config, cache, make=lambda: load_backend(config.ref(threads))))
+    start = time.perf_counter()
+
+    def one(task: Task) -> dict:
+        generator = generators.get()
+        try:
+            outcome = solve(generator.backend, verifier, chat(config.prompt, task.instruction), task.spec,
+                            config.repair, generate=generator)
+        finally:
+            generators.put(generator)
+        record = case_record(task, outcome, config.prompt)
+        if config.benchmark == "cloudeval":
+            record["benchmark"] = cloudeval.score(outcome.first.verdict.manifest, task.reference)
+        return record
+
+    with results.open("a", encoding="utf-8") as handle, ThreadPoolExecutor(jobs) as pool:
+        for record in pool.map(one, todo):
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.flush()
+            done[record["id"]] = record
+            bar.advance(note="pass" if record["passed"] else str(record["failed_level"]))
+    bar.close()
+    cases = [done[t.id] for t in tasks]
+    _rewrite_in_task_order(results, cases)
+    summary = {"config": asdict(config), "wall_s": round(time.perf_counter() - start, 2),
+               "resumed_cases": len(tasks) - len(todo), **summarize(cases)}
+    if config.benchmark:
+        scores = [c["benchmark"] for c in cases]
+        summary["benchmark"] = {name: sum(s[name] for s in scores) / len(scores) for name in scores[0]}
+    write_json_atomic(out / "summary.json", summary)
+    from kubedistill.evaluation.report import write_report
+
+    write_report(out, summary, cases)
+    return summary
+
+
+RESULT_FIELDS = ("model", "split", "corpus", "benchmark", "data", "prompt", "max_new_tokens", "temperature", "repair",
+                 "backend", "policy", "context", "k8s_version", "seed")
+
+
+def _claim(out: Path, config: EvalConfig) -> None:
+    """Refuse to resume into a folder whose finished cases were made with other settings."""
+    settings = {k: getattr(config, k) for k in RESULT_FIELDS} | {"adapter": _adapter_stamp(config.adapter)}
+    marker = out / "run.json"
+    if marker.exists():
+        before = json.loads(marker.read_text(encoding="utf-8"))
+        changed = sorted(k for k in settings if before.get(k) != settings[k])
+        if changed and (out / "results.jsonl").exists():
+            raise UserError(f"{out} holds an evaluation with other settings ({', '.join(changed)} differ)",
+                            "use a new --out folder, or delete its results.jsonl to start over")
+    write_json_atomic(marker, settings)
+
+
+def _rewrite_in_task_order(path: Path, cases: list[dict]) -> None:
+    tmp = path.with_suffix(".jsonl.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for record in cases:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)

@@ -1,0 +1,266 @@
+"""Generation backends: one small interface over transformers (reference) and llama.cpp (fast CPU inference).
+
+Both backends render the prompt with the model's own chat template through the Hugging Face tokenizer, so the
+same messages give the same prompt text on either side; llama.cpp then only sees a plain completion request.
+Decoding is greedy unless a temperature is given. ``on_text`` receives the answer as it is produced, for
+streaming to a terminal or an HTTP client.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from kubedistill.errors import UserError
+
+BACKENDS = ("transformers", "llamacpp")
+OnText = Callable[[str], None]
+
+
+@dataclass
+class Generation:
+    text: str
+    tokens: int
+    """Tokens generated (the answer only)."""
+    prompt_tokens: int
+    seconds: float
+    truncated: bool
+    """True when generation stopped at max_new_tokens instead of at end-of-turn."""
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class ModelRef:
+    """What to load: a model (registry name, hub id, directory or .gguf) and an optional LoRA adapter."""
+
+    model: str
+    adapter: str = ""
+    backend: str = "transformers"
+    cache_dir: str = ""
+    threads: int = 0
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.backend not in BACKENDS:
+            found.append(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
+        if self.adapter and not Path(self.adapter).exists():
+            found.append(f"adapter {self.adapter!r} does not exist")
+        return found
+
+    @property
+    def ident(self) -> str:
+        return self.model + (f"+{adapter_dir(self.adapter)}" if self.adapter else "")
+
+
+class Backend(Protocol):
+    name: str
+    ref: ModelRef
+
+    def generate(self, messages: list[dict[str, str]], max_new_tokens: int, temperature: float = 0.0,
+                 seed: int = 0, on_text: OnText | None = None) -> Generation: ...
+
+
+def adapter_dir(path: str) -> Path:
+    """The PEFT adapter folder: the path itself, or the ``adapter/`` folder of a ``kubedistill train`` output."""
+    root = Path(path)
+    return root / "adapter" if (root / "adapter" / "adapter_config.json").exists() else root
+
+
+def model_dir(ref: ModelRef) -> str:
+    """A local directory (or hub id) with config, weights and tokenizer for ``ref.model``."""
+    from kubedistill.models.registry import MODELS
+
+    if ref.model in MODELS:
+        from kubedistill.models.pull import pull
+
+        return str(pull(ref.model, ref.cache_dir or None))
+    return ref.model
+
+
+def load_backend(ref: ModelRef) -> Backend:
+    problems = ref.problems()
+    if problems:
+        raise UserError("; ".join(problems))
+    if ref.backend == "llamacpp":
+        return LlamaCppBackend(ref)
+    return TransformersBackend(ref)
+
+
+def _threads(ref: ModelRef) -> int:
+    import os
+
+    return ref.threads or os.cpu_count() or 1
+
+
+class TransformersBackend:
+    """The reference backend: a transformers model (GPU when there is one), with the PEFT adapter applied."""
+
+    name = "transformers"
+
+    def __init__(self, ref: ModelRef) -> None:
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError:
+            raise UserError("the transformers backend needs torch and transformers", "pip install -e '.[train]'") \
+                from None
+        torch.set_num_threads(_threads(ref))
+        self.ref = ref
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        path = model_dir(ref)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot load model {ref.model!r}: {str(exc).splitlines()[0]}",
+                            "give a registry name (kubedistill models list), a model directory or a hub id") from None
+        if ref.adapter:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(adapter_dir(ref.adapter)))
+        self.model = model.to(self.device).eval()
+        self.lock = threading.Lock()  # one generate at a time: torch already uses every core
+
+    def prompt_ids(self, messages: list[dict[str, str]]) -> list[int]:
+        ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
+
+    def generate(self, messages: list[dict[str, str]], max_new_tokens: int, temperature: float = 0.0,
+                 seed: int = 0, on_text: OnText | None = None) -> Generation:
+        import torch
+
+        ids = self.prompt_ids(messages)
+        streamer = callback_streamer(self.tokenizer, on_text) if on_text is not None else None
+        sample = temperature > 0
+        with self.lock, torch.no_grad():
+            torch.manual_seed(seed)
+            start = time.perf_counter()
+            output = self.model.generate(
+                input_ids=torch.tensor([ids], device=self.device),
+                attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=self.device),
+                max_new_tokens=max_new_tokens, do_sample=sample, temperature=temperature if sample else None,
+                top_p=None, top_k=None, streamer=streamer,
+                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
+            seconds = time.perf_counter() - start
+        new = output[0, len(ids):].tolist()
+        stops = _stop_ids(self.model.generation_config, self.tokenizer)
+        ended = bool(new) and new[-1] in stops
+        text = self.tokenizer.decode(new, skip_special_tokens=True)
+        return Generation(text, len(new), len(ids), seconds, truncated=not ended and len(new) >= max_new_tokens)
+
+
+def _stop_ids(generation_config: Any, tokenizer: Any) -> set[int]:
+    eos = generation_config.eos_token_id
+    ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    return ids
+
+
+def callback_streamer(tokenizer: Any, callback: OnText) -> Any:
+    """transformers' own incremental decoder (it holds back partial words), printing into a callback."""
+    from transformers import TextStreamer
+
+    class CallbackStreamer(TextStreamer):
+        def __init__(self, tokenizer: Any, callback: OnText) -> None:
+            super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True)
+            self.callback = callback
+
+        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+            if text:
+                self.callback(text)
+
+    return CallbackStreamer(tokenizer, callback)
+
+
+class LlamaCppBackend:
+    """llama.cpp through llama-cpp-python: the quantized GGUF plus a GGUF LoRA adapter, several times faster on
+    CPU than fp32 transformers. The prompt is rendered with the Hugging Face chat template (same text as the
+    reference backend) and sent as a raw completion."""
+
+    name = "llamacpp"
+
+    def __init__(self, ref: ModelRef) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise UserError("the llamacpp backend needs llama-cpp-python",
+                            "pip install -e '.[llamacpp]' (compiles llama.cpp, about 8 minutes on 2 cores)") from None
+        from transformers import AutoConfig, AutoTokenizer
+
+        self.ref = ref
+        gguf, hf_dir = gguf_paths(ref)
+        self.tokenizer = AutoTokenizer.from_pretrained(hf_dir)
+        lora = ""
+        if ref.adapter:
+            from kubedistill.train.gguf_lora import ensure_gguf_adapter
+
+            lora = str(ensure_gguf_adapter(adapter_dir(ref.adapter), AutoConfig.from_pretrained(hf_dir)))
+        self.llm = Llama(model_path=str(gguf), lora_path=lora or None, n_ctx=4096, n_threads=_threads(ref),
+                         n_batch=512, verbose=False, seed=0)
+        self.lock = threading.Lock()
+
+    def generate(self, messages: list[dict[str, str]], max_new_tokens: int, temperature: float = 0.0,
+                 seed: int = 0, on_text: OnText | None = None) -> Generation:
+        prompt = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        pieces: list[str] = []
+        finish = None
+        with self.lock:
+            self.llm.reset()
+            self.llm.set_seed(seed)
+            start = time.perf_counter()
+            stream = self.llm.create_completion(ids, max_tokens=max_new_tokens, temperature=temperature,
+                                                top_k=1 if temperature <= 0 else 40, top_p=1.0, min_p=0.0,
+                                                repeat_penalty=1.0, seed=seed, stream=True)
+            tokens = 0
+            for chunk in stream:
+                choice = chunk["choices"][0]
+                text = choice.get("text") or ""
+                tokens += 1
+                if text:
+                    pieces.append(text)
+                    if on_text is not None:
+                        on_text(text)
+                finish = choice.get("finish_reason") or finish
+            seconds = time.perf_counter() - start
+        text = "".join(pieces)
+        counted = len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
+        return Generation(text, counted or tokens, len(ids), seconds, truncated=finish == "length")
+
+
+def gguf_paths(ref: ModelRef) -> tuple[Path, str]:
+    """(GGUF weights, a directory with the Hugging Face tokenizer and config) for the llama.cpp backend."""
+    from kubedistill.models.registry import MODELS
+
+    if ref.model in MODELS:
+        from kubedistill.models.pull import assemble, cache_root
+
+        hf_dir = model_dir(ref)  # pulls (and converts) once, for the tokenizer and chat template
+        return assemble(MODELS[ref.model], cache_root(ref.cache_dir or None)), hf_dir
+    path = Path(ref.model)
+    if path.suffix == ".gguf" and path.is_file():
+        return path, str(path.parent)
+    if path.is_dir():
+        meta = path / "kubedistill-model.json"
+        if meta.exists():
+            from kubedistill.models.pull import cache_root
+
+            source = json.loads(meta.read_text())["source"]
+            for candidate in (path.parent.parent / "gguf" / source, cache_root() / "gguf" / source):
+                if candidate.exists():
+                    return candidate, str(path)
+        found = sorted(path.glob("*.gguf"))
+        if found:
+            return found[0], str(path)
+    raise UserError(f"no GGUF weights for {ref.model!r}", "the llamacpp backend needs a registry name, a .gguf file "
+                    "or a directory holding one beside its tokenizer")

@@ -1,0 +1,72 @@
+"""The validate-and-repair loop (the reference's *residual correction*): generate, verify, and while the answer
+fails, show the model its own answer with the verifier's findings and ask for a corrected manifest, at most N
+rounds. Every attempt is kept, so evaluation can report pass@1 before and after repair."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kubedistill.context.spec import TaskSpec
+from kubedistill.inference.backend import Backend, Generation, OnText
+from kubedistill.inference.verdict import Verdict, judge
+from kubedistill.verify import Verifier
+
+REPAIR_REQUEST = ("The manifest you wrote fails validation:\n{feedback}\n\n"
+                  "Write the corrected, complete manifest. Keep every value the request asked for. "
+                  "Answer with YAML only.")
+
+
+@dataclass
+class Attempt:
+    text: str
+    verdict: Verdict
+    tokens: int
+    prompt_tokens: int
+    seconds: float
+    truncated: bool
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "verdict": self.verdict.to_dict(), "tokens": self.tokens,
+                "prompt_tokens": self.prompt_tokens, "seconds": round(self.seconds, 4), "truncated": self.truncated}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Attempt:
+        return cls(data["text"], Verdict.from_dict(data["verdict"]), data["tokens"], data["prompt_tokens"],
+                   data["seconds"], data["truncated"])
+
+
+@dataclass
+class Outcome:
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def first(self) -> Attempt:
+        return self.attempts[0]
+
+    @property
+    def final(self) -> Attempt:
+        return self.attempts[-1]
+
+
+def repair_messages(messages: list[dict[str, str]], attempt: Attempt) -> list[dict[str, str]]:
+    return [*messages, {"role": "assistant", "content": attempt.text},
+            {"role": "user", "content": REPAIR_REQUEST.format(feedback=attempt.verdict.feedback())}]
+
+
+def solve(backend: Backend, verifier: Verifier, messages: list[dict[str, str]], spec: TaskSpec | None = None,
+          repair: int = 0, max_new_tokens: int = 768, temperature: float = 0.0, seed: int = 0,
+          on_text: OnText | None = None, generate: callable | None = None) -> Outcome:
+    """Answer ``messages``, then repair up to ``repair`` times. ``generate`` may replace the backend call (the
+    evaluation uses it to read cached generations)."""
+    call = generate or (lambda msgs: backend.generate(msgs, max_new_tokens, temperature, seed, on_text))
+    outcome = Outcome()
+    conversation = messages
+    for round_ in range(repair + 1):
+        gen: Generation = call(conversation)
+        attempt = Attempt(gen.text, judge(gen.text, verifier, spec, gen.truncated), gen.tokens, gen.prompt_tokens,
+                          gen.seconds, gen.truncated)
+        outcome.attempts.append(attempt)
+        if attempt.verdict.passed or round_ == repair:
+            break
+        conversation = repair_messages(messages, attempt)
+    return outcome

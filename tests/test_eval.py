@@ -1,0 +1,235 @@
+"""Evaluation: verdicts on answers, metrics, the repair loop, resumable runs with a generation cache, reports,
+compare, the CloudEval-YAML scores and the CLI. A scripted backend is the unit-test seam for exact answers;
+the tiny real model runs the same path through transformers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import FIXTURES
+from kubedistill.context.spec import ObjectSpec, TaskSpec
+from kubedistill.errors import UserError
+from kubedistill.evaluation import cloudeval
+from kubedistill.evaluation.metrics import level_pass_rates, wilson
+from kubedistill.evaluation.report import compare
+from kubedistill.evaluation.run import EvalConfig, evaluate
+from kubedistill.inference.backend import Generation
+from kubedistill.inference.repair import solve
+from kubedistill.inference.verdict import judge
+from kubedistill.verify import Verifier, VerifyConfig
+
+GOOD = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-config
+data:
+  LOG_LEVEL: debug
+"""
+WRONG_NAME = GOOD.replace("app-config", "other")
+BROKEN = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n"
+SPEC = TaskSpec("configmap", [ObjectSpec(kind="ConfigMap", name="app-config")])
+
+
+@pytest.fixture(scope="module")
+def strict_verifier():
+    return Verifier(VerifyConfig(policy="restricted"))
+
+
+class Scripted:
+    """Answers by repair round (answers[k] once the conversation holds k earlier answers); records every call."""
+
+    name = "scripted"
+
+    def __init__(self, answers: list[str], fail_after: int | None = None) -> None:
+        self.answers, self.calls, self.fail_after = list(answers), [], fail_after
+
+    def generate(self, messages, max_new_tokens, temperature=0.0, seed=0, on_text=None):
+        if self.fail_after is not None and len(self.calls) >= self.fail_after:
+            raise KeyboardInterrupt  # a crash in the middle of a run
+        self.calls.append(messages)
+        rounds = sum(1 for m in messages if m["role"] == "assistant")
+        text = self.answers[min(rounds, len(self.answers) - 1)]
+        return Generation(text, len(text.split()), 10, 0.01, truncated=False)
+
+
+def _tasks(tmp_path, n=3):
+    path = tmp_path / "tasks.jsonl"
+    rows = [{"id": f"t{i}", "instruction": f"Create a ConfigMap named app-config (task {i}).",
+             "family": "configmap", "spec": SPEC.to_dict()} for i in range(n)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+# --- verdicts -------------------------------------------------------------------------------------------
+
+def test_a_correct_answer_passes_and_fences_and_prose_are_counted_not_fatal(strict_verifier):
+    verdict = judge(GOOD, strict_verifier, SPEC)
+    assert verdict.passed and verdict.failed_level is None and verdict.format_violations == []
+    fenced = judge(f"Here you go:\n```yaml\n{GOOD}```\nEnjoy.", strict_verifier, SPEC)
+    assert fenced.passed and set(fenced.format_violations) == {"code_fence", "prose"}
+
+
+def test_each_failure_lands_at_its_level(strict_verifier):
+    assert judge("Sorry, I cannot help.", strict_verifier, SPEC).failed_level == "format"
+    assert judge(BROKEN, strict_verifier, SPEC).failed_level == "L1"
+    assert judge(GOOD.replace("v1", "v9"), strict_verifier, SPEC).failed_level == "L2"
+    pod = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n"
+           "    image: nginx:1.27\n    securityContext:\n      privileged: true\n")
+    assert judge(pod, strict_verifier).failed_level == "L3"
+    wrong = judge(WRONG_NAME, strict_verifier, SPEC)
+    assert wrong.failed_level == "L4" and any(r.startswith("L4-SPEC") for r in wrong.rules)
+    truncated = judge(GOOD, strict_verifier, SPEC, truncated=True)
+    assert "truncated" in truncated.format_violations
+
+
+# --- metrics ---------------------------------------------------------------------------------------------
+
+def test_wilson_interval_matches_known_values():
+    low, high = wilson(5, 10)
+    assert low == pytest.approx(0.2366, abs=1e-4) and high == pytest.approx(0.7634, abs=1e-4)
+    low, high = wilson(0, 10)
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+    assert wilson(0, 0) == (0.0, 0.0)
+
+
+def test_level_pass_rates_are_cumulative():
+    rates = level_pass_rates([None, None, "L3", "L1", "format"])
+    assert rates == {"format": 0.8, "L1": 0.6, "L2": 0.6, "L3": 0.4, "L4": 0.4}
+
+
+# --- repair -----------------------------------------------------------------------------------------------
+
+def test_repair_feeds_findings_back_and_keeps_every_attempt(strict_verifier):
+    backend = Scripted([WRONG_NAME, GOOD])
+    messages = [{"role": "user", "content": "Create a ConfigMap named app-config."}]
+    outcome = solve(backend, strict_verifier, messages, SPEC, repair=2)
+    assert [a.verdict.passed for a in outcome.attempts] == [False, True]
+    second = backend.calls[1]
+    assert second[1] == {"role": "assistant", "content": WRONG_NAME}
+    assert "L4-SPEC" in second[2]["content"] and "fails validation" in second[2]["content"]
+    assert len(solve(Scripted([WRONG_NAME]), strict_verifier, messages, SPEC, repair=2).attempts) == 3
+    assert len(solve(Scripted([GOOD]), strict_verifier, messages, SPEC, repair=2).attempts) == 1
+
+
+# --- runs ---------------------------------------------------------------------------------------------------
+
+def test_a_run_reports_pass_at_1_before_and_after_repair(tmp_path):
+    config = EvalConfig(split=str(_tasks(tmp_path)), repair=1, max_new_tokens=64)
+    summary = evaluate(config, tmp_path / "run", backend=Scripted([WRONG_NAME, GOOD]))
+    assert summary["cases"] == 3
+    assert summary["full_pass_at_1"]["passed"] == 0 and summary["after_repair"]["passed"] == 3
+    assert summary["failures_by_level"]["L4"] == 3 and summary["failures_by_level_after_repair"]["L4"] == 0
+    records = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in records] == ["t0", "t1", "t2"] and len(records[0]["attempts"]) == 2
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "full-pass@1: 0.0% (0/3" in report and "After up to 1 repair rounds: 100.0%" in report
+    assert (tmp_path / "run" / "plots" / "failures_by_level.png").stat().st_size > 1000
+
+
+def test_an_interrupted_run_resumes_and_the_cache_saves_regeneration(tmp_path):
+    tasks = _tasks(tmp_path, n=4)
+    config = EvalConfig(split=str(tasks), cache_dir=str(tmp_path / "cache"))
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(config, tmp_path / "run", backend=Scripted([GOOD], fail_after=2))
+    assert len((tmp_path / "run" / "results.jsonl").read_text().splitlines()) == 2
+    backend = Scripted([GOOD])
+    summary = evaluate(config, tmp_path / "run", backend=backend)
+    assert summary["cases"] == 4 and summary["resumed_cases"] == 2 and len(backend.calls) == 2
+    again = Scripted([GOOD])
+    assert evaluate(config, tmp_path / "other", backend=again)["full_pass_at_1"]["passed"] == 4
+    assert again.calls == []  # every generation came from the cache
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path):
+    tasks = _tasks(tmp_path, n=1)
+    evaluate(EvalConfig(split=str(tasks)), tmp_path / "run", backend=Scripted([GOOD]))
+    with pytest.raises(UserError, match="prompt differ"):
+        evaluate(EvalConfig(split=str(tasks), prompt="plain"), tmp_path / "run", backend=Scripted([GOOD]))
+
+
+def test_bad_task_files_name_the_line(tmp_path):
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps({"id": "a", "instruction": "x"}) + "\n" + json.dumps({"id": "b"}) + "\n")
+    with pytest.raises(UserError, match=r"tasks.jsonl:2: field 'instruction'"):
+        evaluate(EvalConfig(split=str(path)), tmp_path / "run", backend=Scripted([GOOD]))
+    with pytest.raises(UserError, match="needs --corpus"):
+        evaluate(EvalConfig(split="test"), tmp_path / "run2", backend=Scripted([GOOD]))
+
+
+def test_compare_tabulates_runs_and_draws_the_trajectory(tmp_path):
+    tasks = _tasks(tmp_path, n=2)
+    evaluate(EvalConfig(split=str(tasks), prompt="plain"), tmp_path / "a", backend=Scripted([WRONG_NAME]))
+    evaluate(EvalConfig(split=str(tasks), prompt="strict"), tmp_path / "b", backend=Scripted([GOOD]))
+    table = compare([str(tmp_path / "a"), str(tmp_path / "b")], tmp_path / "cmp")
+    rows = table.splitlines()
+    assert "| plain |" in rows[2] and "| 0.0% |" in rows[2] and "| strict |" in rows[3] and "| 100.0% |" in rows[3]
+    assert (tmp_path / "cmp" / "trajectory.png").exists()
+
+
+def test_the_tiny_real_model_runs_end_to_end_through_transformers(tiny_model, tmp_path):
+    config = EvalConfig(model=str(tiny_model), split=str(_tasks(tmp_path, n=2)), max_new_tokens=6)
+    summary = evaluate(config, tmp_path / "run")
+    assert summary["cases"] == 2 and summary["tokens"]["generated"] > 0
+    assert summary["full_pass_at_1"]["passed"] == 0  # an untrained 2-layer model writes no valid manifest
+    records = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
+    assert all(r["attempts"][0]["prompt_tokens"] > 20 for r in records)
+
+
+# --- CloudEval-YAML -------------------------------------------------------------------------------------------
+
+CLOUDEVAL = FIXTURES / "cloudeval"
+
+
+def test_cloudeval_problems_load_in_order():
+    tasks = cloudeval.load_problems(CLOUDEVAL)
+    assert [t.id for t in tasks] == ["Kubernetes_pod_q1", "Kubernetes_pod_q2", "Kubernetes_service_q1"]
+    assert "nginx" in tasks[0].instruction and "# *" in tasks[0].reference
+
+
+def test_cloudeval_scores_follow_the_benchmark_definitions():
+    labeled = (CLOUDEVAL / "Kubernetes" / "pod" / "q1" / "labeled_code.yaml").read_text()
+    plain = cloudeval.unlabeled(labeled)
+    assert cloudeval.exact_match(plain, labeled) and cloudeval.kv_wildcard(plain, labeled) == 1.0
+    renamed = plain.replace("name: web-pod", "name: anything-else")  # the labeled (wildcard) value
+    assert cloudeval.kv_wildcard(renamed, labeled) == 1.0 and not cloudeval.exact_match(renamed, labeled)
+    other_image = plain.replace("nginx:1.25", "httpd:2.4")
+    assert 0.5 < cloudeval.kv_wildcard(other_image, labeled) < 1.0
+    assert cloudeval.kv_wildcard("key: [unclosed", labeled) == 0.0
+
+
+def test_cloudeval_benchmark_run_reports_its_scores(tmp_path):
+    labeled = (CLOUDEVAL / "Kubernetes" / "pod" / "q1" / "labeled_code.yaml").read_text()
+    config = EvalConfig(benchmark="cloudeval", data=str(CLOUDEVAL), policy="baseline", limit=2)
+    summary = evaluate(config, tmp_path / "run", backend=Scripted([cloudeval.unlabeled(labeled)]))
+    assert summary["cases"] == 2 and summary["benchmark"]["exact_match"] == 0.5
+    assert 0.5 <= summary["benchmark"]["kv_wildcard"] < 1.0
+
+
+def test_a_missing_benchmark_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(UserError, match="no CloudEval-YAML Kubernetes problems"):
+        cloudeval.load_problems(tmp_path)
+
+
+# --- CLI ----------------------------------------------------------------------------------------------------------
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "kubedistill", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_errors_are_messages_with_exit_code_2(tmp_path):
+    run = _cli("eval", "--split", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o"))
+    assert run.returncode == 2 and "no task file" in run.stderr and "Traceback" not in run.stderr
+    run = _cli("eval", "compare", str(tmp_path))
+    assert run.returncode == 2 and "holds no summary.json" in run.stderr
+    run = _cli("eval", "--split", str(_tasks(tmp_path)), "--out", str(tmp_path / "o"), "--prompt", "fancy")
+    assert run.returncode == 2 and "prompt must be one of" in run.stderr
+
+
+def test_cli_compare_prints_the_table(tmp_path):
+    evaluate(EvalConfig(split=str(_tasks(tmp_path, n=1))), tmp_path / "a", backend=Scripted([GOOD]))
+    run = _cli("eval", "compare", str(tmp_path / "a"))
+    assert run.returncode == 0 and "| 100.0% |" in run.stdout
