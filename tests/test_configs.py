@@ -10,10 +10,13 @@ from conftest import REPO
 from kubedistill.config import load_config
 from kubedistill.corpus.build import CorpusConfig
 from kubedistill.errors import UserError
+from kubedistill.evaluation.ablate import AblateConfig
+from kubedistill.pipeline.run import PipelineConfig
 from kubedistill.sources.run import SourcesConfig
 from kubedistill.train.lora import TrainConfig
 
-CONFIG_TYPES = {"sources": SourcesConfig, "corpus": CorpusConfig, "train": TrainConfig}
+CONFIG_TYPES = {"sources": SourcesConfig, "corpus": CorpusConfig, "train": TrainConfig, "eval": AblateConfig,
+                "pipeline": PipelineConfig}
 CONFIGS = sorted((REPO / "configs").rglob("*.yaml"))
 
 

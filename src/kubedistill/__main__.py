@@ -30,6 +30,11 @@ VERBS: dict[str, tuple[str, str]] = {
     "train": ("LoRA fine-tuning of a base model on a corpus", "kubedistill.train.command"),
     "eval": ("evaluate a model: full-pass@1, failures by level, repair, compare, ablate",
              "kubedistill.evaluation.command"),
+    "generate": ("write a verified manifest from one sentence (validate-and-repair loop)",
+                 "kubedistill.inference.command"),
+    "serve": ("serve the specialist over an OpenAI-compatible HTTP API", "kubedistill.serving.command"),
+    "pipeline": ("the whole distillation, cached and resumable: sources, corpus, train, eval, report",
+                 "kubedistill.pipeline.command"),
 }
 
 

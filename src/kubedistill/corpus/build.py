@@ -18,23 +18,21 @@ import os
 import shutil
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 
 from kubedistill.corpus import card
 from kubedistill.corpus.dedup import DedupConfig, Deduper, exact_key, lean, signature
+from kubedistill.corpus.engine import Engine, LocalEngine
 from kubedistill.corpus.filter import FilterConfig, process_chunk
 from kubedistill.corpus.split import Item, SplitConfig, UnionFind, assign
 from kubedistill.errors import UserError
 from kubedistill.progress import Progress
 from kubedistill.sources.store import read_pairs, write_json_atomic
 
-T = TypeVar("T")
-R = TypeVar("R")
 OUTPUT_FIELDS = ("id", "instruction", "manifest", "family", "source", "spec", "teacher", "model", "origin")
 
 
@@ -70,22 +68,6 @@ def fingerprint(paths: list[Path], config: CorpusConfig) -> str:
     return digest.hexdigest()[:16]
 
 
-class LocalEngine:
-    """Runs map chunks in this process or a pool of ``jobs`` processes, yielding results in input order."""
-
-    def __init__(self, jobs: int = 1) -> None:
-        self.jobs = jobs
-
-    def map(self, fn: Callable[[T], R], chunks: Iterator[T]) -> Iterator[R]:
-        if self.jobs <= 1:
-            yield from map(fn, chunks)
-            return
-        import multiprocessing
-
-        with multiprocessing.get_context("fork").Pool(self.jobs) as pool:
-            yield from pool.imap(fn, chunks)
-
-
 def _chunks(records: Iterator[dict], size: int, skip: set[int]) -> Iterator[tuple[int, list[dict]]]:
     for index in itertools.count():
         chunk = list(itertools.islice(records, size))
@@ -95,7 +77,7 @@ def _chunks(records: Iterator[dict], size: int, skip: set[int]) -> Iterator[tupl
             yield index, chunk
 
 
-def run_map(inputs: list[Path], config: CorpusConfig, work: Path, engine: LocalEngine, bar: Progress) -> list[Path]:
+def run_map(inputs: list[Path], config: CorpusConfig, work: Path, engine: Engine, bar: Progress) -> list[Path]:
     work.mkdir(parents=True, exist_ok=True)
     finished = sorted(work.glob("part-*.jsonl"))
     done = {int(p.stem.split("-")[1]) for p in finished}
@@ -152,7 +134,7 @@ def run_global(parts: list[Path], config: CorpusConfig) -> tuple[dict[str, tuple
 
 
 def build_corpus(config: CorpusConfig, inputs: list[str], out: str | Path, jobs: int = 1,
-                 progress: bool | None = None, engine: LocalEngine | None = None) -> dict:
+                 progress: bool | None = None, engine: Engine | None = None) -> dict:
     paths = [Path(p) for p in inputs]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -176,8 +158,9 @@ def build_corpus(config: CorpusConfig, inputs: list[str], out: str | Path, jobs:
     start = time.monotonic()
     summary = write_outputs(parts, marks, splits, config, out)
     timings["write"] = time.monotonic() - start
+    engine_name = engine.name if engine else "local"
     write_json_atomic(out / "build_log.json", {"seconds": {k: round(v, 3) for k, v in timings.items()},
-                                               "jobs": jobs, "work": str(work)})
+                                               "jobs": jobs, "engine": engine_name, "work": str(work)})
     summary["seconds"] = timings
     return summary
 

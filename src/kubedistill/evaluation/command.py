@@ -22,7 +22,8 @@ ACTIONS = ("run", "compare", "ablate")
 # flag -> EvalConfig field, for the flags that map one to one
 FLAGS = {"model": str, "adapter": str, "split": str, "corpus": str, "prompt": str, "max_new_tokens": int,
          "temperature": float, "repair": int, "backend": str, "limit": int, "policy": str, "context": str,
-         "k8s_version": str, "cache_dir": str, "model_cache": str, "benchmark": str, "data": str}
+         "k8s_version": str, "cache_dir": str, "model_cache": str, "benchmark": str, "data": str,
+         "batch_size": int}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ import os
 import queue
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from kubedistill.errors import UserError
 from kubedistill.evaluation import cloudeval
 from kubedistill.evaluation.metrics import summarize
 from kubedistill.evaluation.tasks import Task, load_tasks, tasks_path
-from kubedistill.inference.backend import BACKENDS, Backend, Generation, ModelRef, load_backend
+from kubedistill.inference.backend import BACKENDS, Backend, Generation, ModelRef, load_backend, resolve_backend
 from kubedistill.inference.repair import Outcome, solve
 from kubedistill.progress import Progress
 from kubedistill.prompts import PROMPT_MODES, chat, prompt_hash
@@ -43,6 +43,8 @@ class EvalConfig:
     backend: str = "transformers"
     jobs: int = 1
     """Parallel generators, each with its own copy of the model and cores/jobs threads."""
+    batch_size: int = 1
+    """First answers generated this many at a time (transformers backend; repairs run one by one)."""
     limit: int = 0
     """Evaluate only the first N tasks (0: all)."""
     policy: str = "restricted"
@@ -62,7 +64,7 @@ class EvalConfig:
             found.append(f"prompt must be one of {', '.join(PROMPT_MODES)}")
         if self.backend not in BACKENDS:
             found.append(f"backend must be one of {', '.join(BACKENDS)}")
-        for name in ("max_new_tokens", "jobs"):
+        for name in ("max_new_tokens", "jobs", "batch_size"):
             if getattr(self, name) < 1:
                 found.append(f"{name} must be at least 1")
         if self.benchmark not in ("", "cloudeval"):
@@ -88,7 +90,23 @@ class CachedGenerator:
     def key(self, messages: list[dict[str, str]]) -> str:
         c = self.config
         return prompt_hash(messages, model=c.model, adapter=_adapter_stamp(c.adapter), backend=c.backend,
-                           max_new_tokens=c.max_new_tokens, temperature=c.temperature, seed=c.seed)
+                           max_new_tokens=c.max_new_tokens, temperature=c.temperature, seed=c.seed,
+                           **({"batch_size": c.batch_size} if c.batch_size > 1 else {}))
+
+    def prefill(self, conversations: list[list[dict[str, str]]]) -> None:
+        """Generate the uncached ones among ``conversations`` as one batch and cache them, so that the case loop
+        that follows finds every first answer in the cache."""
+        missing = [m for m in conversations if self.cache.entry(self.key(m)) is None]
+        if not missing:
+            return
+        if self.backend is None:
+            self.backend = self.make()
+        batch = getattr(self.backend, "generate_batch", None)
+        if batch is None or len(missing) == 1:
+            return
+        for messages, gen in zip(missing, batch(missing, self.config.max_new_tokens, self.config.temperature,
+                                                self.config.seed), strict=True):
+            self.cache.put(self.key(messages), gen.text, {k: v for k, v in asdict(gen).items() if k != "text"})
 
     def __call__(self, messages: list[dict[str, str]]) -> Generation:
         key = self.key(messages)
@@ -151,6 +169,8 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
         raise UserError("invalid eval settings: " + "; ".join(problems))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if config.backend == "auto" and backend is None:  # the cache and run.json name the backend that really ran
+        config = replace(config, backend=resolve_backend(config.ref()))
     if config.benchmark == "cloudeval":
         tasks = cloudeval.load_problems(config.data, config.limit)
     else:
@@ -183,8 +203,21 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
             record["benchmark"] = cloudeval.score(outcome.first.verdict.manifest, task.reference)
         return record
 
+    def batched(items: list[Task]):
+        """Tasks in order; with batch_size > 1 the first answers of each slice are generated together first."""
+        size = config.batch_size if jobs == 1 else 1
+        for start in range(0, len(items), size):
+            part = items[start:start + size]
+            if size > 1:
+                generator = generators.get()
+                try:
+                    generator.prefill([chat(config.prompt, t.instruction) for t in part])
+                finally:
+                    generators.put(generator)
+            yield from part
+
     with results.open("a", encoding="utf-8") as handle, ThreadPoolExecutor(jobs) as pool:
-        for record in pool.map(one, todo):
+        for record in pool.map(one, batched(todo)) if jobs > 1 else map(one, batched(todo)):
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             handle.flush()
             done[record["id"]] = record
@@ -205,7 +238,7 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
 
 
 RESULT_FIELDS = ("model", "split", "corpus", "benchmark", "data", "prompt", "max_new_tokens", "temperature", "repair",
-                 "backend", "policy", "context", "k8s_version", "seed")
+                 "backend", "policy", "context", "k8s_version", "seed", "batch_size")
 
 
 def _claim(out: Path, config: EvalConfig) -> None:

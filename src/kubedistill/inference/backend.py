@@ -8,6 +8,7 @@ streaming to a terminal or an HTTP client.
 
 from __future__ import annotations
 
+import atexit
 import json
 import threading
 import time
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 from kubedistill.errors import UserError
 
-BACKENDS = ("transformers", "llamacpp")
+BACKENDS = ("auto", "transformers", "llamacpp")
 OnText = Callable[[str], None]
 
 
@@ -85,11 +86,26 @@ def model_dir(ref: ModelRef) -> str:
     return ref.model
 
 
+def resolve_backend(ref: ModelRef) -> str:
+    """``auto``: llama.cpp when llama-cpp-python is installed and the model has GGUF weights, else transformers."""
+    if ref.backend != "auto":
+        return ref.backend
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        return "transformers"
+    try:
+        gguf_paths(ref)
+    except UserError:
+        return "transformers"
+    return "llamacpp"
+
+
 def load_backend(ref: ModelRef) -> Backend:
     problems = ref.problems()
     if problems:
         raise UserError("; ".join(problems))
-    if ref.backend == "llamacpp":
+    if resolve_backend(ref) == "llamacpp":
         return LlamaCppBackend(ref)
     return TransformersBackend(ref)
 
@@ -157,6 +173,36 @@ class TransformersBackend:
         text = self.tokenizer.decode(new, skip_special_tokens=True)
         return Generation(text, len(new), len(ids), seconds, truncated=not ended and len(new) >= max_new_tokens)
 
+    def generate_batch(self, conversations: list[list[dict[str, str]]], max_new_tokens: int,
+                       temperature: float = 0.0, seed: int = 0) -> list[Generation]:
+        """Several prompts in one left-padded batch: a small model on a CPU spends most of each decoding step in
+        per-step overhead, so a batch of 8 costs little more per step than one prompt. ``seconds`` of each
+        result is its share of the batch's time."""
+        import torch
+
+        prompts = [self.prompt_ids(m) for m in conversations]
+        width = max(len(p) for p in prompts)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
+        sample = temperature > 0
+        with self.lock, torch.no_grad():
+            torch.manual_seed(seed)
+            start = time.perf_counter()
+            output = self.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+                                         do_sample=sample, temperature=temperature if sample else None, top_p=None,
+                                         top_k=None, pad_token_id=pad)
+            seconds = (time.perf_counter() - start) / len(prompts)
+        stops = _stop_ids(self.model.generation_config, self.tokenizer)
+        results = []
+        for row, prompt in zip(output[:, width:].tolist(), prompts, strict=True):
+            end = next((i + 1 for i, token in enumerate(row) if token in stops), None)
+            new = row[:end] if end else row
+            text = self.tokenizer.decode(new, skip_special_tokens=True)
+            results.append(Generation(text, len(new), len(prompt), seconds,
+                                      truncated=end is None and len(new) >= max_new_tokens))
+        return results
+
 
 def _stop_ids(generation_config: Any, tokenizer: Any) -> set[int]:
     eos = generation_config.eos_token_id
@@ -208,6 +254,7 @@ class LlamaCppBackend:
         self.llm = Llama(model_path=str(gguf), lora_path=lora or None, n_ctx=4096, n_threads=_threads(ref),
                          n_batch=512, verbose=False, seed=0)
         self.lock = threading.Lock()
+        atexit.register(self.llm.close)  # free the model before interpreter teardown (its __del__ fails there)
 
     def generate(self, messages: list[dict[str, str]], max_new_tokens: int, temperature: float = 0.0,
                  seed: int = 0, on_text: OnText | None = None) -> Generation:

@@ -1,0 +1,120 @@
+"""``kubedistill generate``: a manifest from one sentence, verified and repaired before it is printed.
+
+    kubedistill generate "a redis deployment with 2 replicas and a ClusterIP service on 6379" | kubectl apply -f -
+    echo "a nightly backup CronJob at 02:00" | kubedistill generate --adapter runs/train -o backup.yaml
+
+stdout carries only the manifest (pipe-able); the verdict and, on a terminal, the tokens as they are produced go
+to stderr. Exit code 0 when the final manifest passes L1-L4, 1 when it still fails, 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from kubedistill.errors import EXIT_FINDINGS, EXIT_OK, UserError
+from kubedistill.inference.backend import BACKENDS, ModelRef
+from kubedistill.inference.verdict import Verdict
+from kubedistill.prompts import PROMPT_MODES
+
+DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
+MAX_INSTRUCTION_BYTES = 64 * 1024
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"registry name, hub id, model directory or .gguf (default {DEFAULT_MODEL})")
+    parser.add_argument("--adapter", default="", help="LoRA adapter folder (a kubedistill train output)")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS,
+                        help="auto: llama.cpp when installed, else transformers")
+    parser.add_argument("--prompt", default="strict", choices=PROMPT_MODES, help="system prompt mode")
+    parser.add_argument("--repair", type=int, default=2, help="validate-and-repair rounds (default 2)")
+    parser.add_argument("--policy", default="restricted", help="L3 profile: baseline | restricted | best-practice")
+    parser.add_argument("--k8s-version", default="1.33")
+    parser.add_argument("--max-new-tokens", type=int, default=768)
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: every core)")
+    parser.add_argument("--model-cache", default="", help="model cache folder (default ~/.cache/kubedistill)")
+
+
+def model_ref(args: argparse.Namespace) -> ModelRef:
+    return ModelRef(args.model, args.adapter, args.backend, args.model_cache, args.threads)
+
+
+def verifier_for(args: argparse.Namespace):
+    from kubedistill.verify import Verifier, VerifyConfig
+
+    config = VerifyConfig(k8s_version=args.k8s_version, policy=args.policy, context="bundle")
+    problems = config.problems()
+    if args.repair < 0:
+        problems.append("--repair cannot be negative")
+    if args.max_new_tokens < 1:
+        problems.append("--max-new-tokens must be at least 1")
+    if problems:
+        raise UserError("; ".join(problems))
+    return Verifier(config)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("instruction", nargs="?", default="-",
+                        help="what to generate, in plain words ('-' or absent: read it from stdin)")
+    add_model_arguments(parser)
+    parser.add_argument("-o", "--output", help="also write the manifest to this file (atomically)")
+    parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                        help="show tokens on stderr as they are produced (default: when stderr is a terminal)")
+
+
+def read_instruction(value: str) -> str:
+    if value == "-":
+        if sys.stdin.isatty():
+            raise UserError("no instruction given", 'kubedistill generate "a redis deployment with 2 replicas"')
+        data = sys.stdin.buffer.read(MAX_INSTRUCTION_BYTES + 1)
+        if len(data) > MAX_INSTRUCTION_BYTES:
+            raise UserError(f"the instruction on stdin is longer than {MAX_INSTRUCTION_BYTES} bytes")
+        try:
+            value = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UserError("the instruction on stdin is not UTF-8 text") from None
+    if not value.strip():
+        raise UserError("the instruction is empty", 'kubedistill generate "a redis deployment with 2 replicas"')
+    return value.strip()
+
+
+def describe(verdict: Verdict, attempts: int) -> str:
+    rounds = f" after {attempts - 1} repair round{'s' if attempts != 2 else ''}" if attempts > 1 else ""
+    if verdict.passed:
+        return f"verdict: PASS (L1-L4){rounds}"
+    return f"verdict: FAIL at {verdict.failed_level} ({', '.join(verdict.rules)}){rounds}\n{verdict.feedback()}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from kubedistill.inference.backend import load_backend
+    from kubedistill.inference.repair import solve
+    from kubedistill.prompts import chat
+
+    instruction = read_instruction(args.instruction)
+    verifier = verifier_for(args)
+    backend = load_backend(model_ref(args))
+    stream = sys.stderr.isatty() if args.stream is None else args.stream
+
+    def show(text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    outcome = solve(backend, verifier, chat(args.prompt, instruction), None, args.repair, args.max_new_tokens,
+                    on_text=show if stream else None)
+    if stream:
+        sys.stderr.write("\n")
+    final = outcome.final
+    manifest = final.verdict.manifest
+    if manifest:
+        sys.stdout.write(manifest if manifest.endswith("\n") else manifest + "\n")
+        sys.stdout.flush()
+        if args.output:
+            target = Path(args.output)
+            tmp = target.with_name(f".{target.name}.tmp")
+            tmp.write_text(manifest, encoding="utf-8")
+            os.replace(tmp, target)
+    print(describe(final.verdict, len(outcome.attempts)), file=sys.stderr)
+    return EXIT_OK if final.verdict.passed else EXIT_FINDINGS

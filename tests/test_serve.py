@@ -1,0 +1,256 @@
+"""The OpenAI-compatible server on a real loopback port, driven by the official openai client (plain and
+streaming) and by raw HTTP for bad requests, keys, oversize bodies and load; and ``kubedistill generate`` and
+``serve`` as black boxes. A scripted backend is the seam for exact answers; the tiny real model runs the
+command-line paths."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from kubedistill.errors import UserError
+from kubedistill.inference.backend import Generation
+from kubedistill.verify import Verifier, VerifyConfig
+
+fastapi = pytest.importorskip("fastapi", reason="pip install -e '.[serve]'")
+uvicorn = pytest.importorskip("uvicorn", reason="pip install -e '.[serve]'")
+httpx = pytest.importorskip("httpx")
+openai = pytest.importorskip("openai")
+
+from kubedistill.serving.app import ServerSettings, create_app  # noqa: E402
+from kubedistill.serving.command import settings_from  # noqa: E402
+
+GOOD = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\ndata:\n  LOG_LEVEL: debug\n"
+UNSAFE = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: nginx:1.27\n"
+          "    securityContext:\n      privileged: true\n")
+
+
+class Scripted:
+    name = "scripted"
+
+    def __init__(self, answers, delay=0.0):
+        self.answers, self.delay, self.calls = answers, delay, []
+        self.lock = threading.Lock()
+
+    def generate(self, messages, max_new_tokens, temperature=0.0, seed=0, on_text=None):
+        with self.lock:
+            self.calls.append((messages, max_new_tokens))
+        time.sleep(self.delay)
+        rounds = sum(1 for m in messages if m["role"] == "assistant")
+        text = self.answers[min(rounds, len(self.answers) - 1)]
+        if on_text:
+            on_text(text)
+        return Generation(text, 7, 11, 0.01, truncated=False)
+
+
+@contextlib.contextmanager
+def serving(backend, **settings):
+    app = create_app(backend, Verifier(VerifyConfig(policy="restricted")), ServerSettings(model_name="kd", **settings))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def _client(url, key="unused"):
+    return openai.OpenAI(base_url=url + "/v1", api_key=key, max_retries=0, timeout=30)
+
+
+def test_openai_client_gets_a_verified_manifest_with_its_verdict():
+    backend = Scripted([GOOD])
+    with serving(backend) as (url, _):
+        client = _client(url)
+        assert [m.id for m in client.models.list().data] == ["kd"]
+        reply = client.chat.completions.create(model="kd", messages=[
+            {"role": "system", "content": "You are a pirate."}, {"role": "user", "content": "a ConfigMap"}])
+    assert reply.choices[0].message.content == GOOD and reply.choices[0].finish_reason == "stop"
+    meta = reply.model_extra["kubedistill"]
+    assert meta["verdict"]["passed"] and meta["attempts"] == 1
+    sent = backend.calls[0][0]
+    assert sent[0]["role"] == "system" and "pirate" not in sent[0]["content"]  # the strict prompt replaces it
+    assert reply.usage.completion_tokens == 7
+
+
+def test_a_failing_answer_is_repaired_before_it_is_returned():
+    backend = Scripted([UNSAFE, GOOD])
+    with serving(backend, repair=2) as (url, _):
+        reply = _client(url).chat.completions.create(model="kd", messages=[{"role": "user", "content": "x"}])
+    meta = reply.model_extra["kubedistill"]
+    assert reply.choices[0].message.content == GOOD
+    assert meta["attempts"] == 2 and meta["repaired"] and not meta["first_attempt_passed"]
+    assert "L3" in backend.calls[1][0][-1]["content"]
+
+
+def test_streaming_delivers_the_verified_answer_and_the_verdict_last():
+    with serving(Scripted([GOOD]), stream_chunk_chars=10) as (url, _):
+        chunks = list(_client(url).chat.completions.create(
+            model="kd", messages=[{"role": "user", "content": "x"}], stream=True))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == GOOD and len(chunks) > 3
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert chunks[-1].model_extra["kubedistill"]["verdict"]["passed"]
+
+
+def test_max_tokens_is_capped_by_the_server():
+    backend = Scripted([GOOD])
+    with serving(backend, max_new_tokens=50) as (url, _):
+        _client(url).chat.completions.create(model="kd", messages=[{"role": "user", "content": "x"}],
+                                             max_tokens=100000)
+    assert backend.calls[0][1] == 50
+
+
+def test_a_wrong_key_is_refused_and_health_stays_open():
+    with serving(Scripted([GOOD]), api_key="s3cret") as (url, _):
+        with pytest.raises(openai.AuthenticationError):
+            _client(url, key="wrong").models.list()
+        assert _client(url, key="s3cret").models.list().data[0].id == "kd"
+        assert httpx.get(url + "/healthz").json()["status"] == "ok"
+
+
+@pytest.mark.parametrize(("body", "status", "needle"), [
+    (b"{not json", 400, "not valid JSON"),
+    (b"[]", 400, "JSON object"),
+    (json.dumps({"messages": []}).encode(), 400, "non-empty list"),
+    (json.dumps({"messages": [{"role": "robot", "content": "x"}]}).encode(), 400, "role must be"),
+    (json.dumps({"messages": [{"role": "user", "content": "x"}], "max_tokens": -1}).encode(), 400, "max_tokens"),
+    (json.dumps({"messages": [{"role": "user", "content": "x"}], "model": "gpt-9"}).encode(), 404, "not served"),
+    (json.dumps({"messages": [{"role": "user", "content": "x" * 5000}]}).encode(), 413, "larger than"),
+])
+def test_bad_requests_get_the_openai_error_shape(body, status, needle):
+    with serving(Scripted([GOOD]), max_body_bytes=4096) as (url, _):
+        reply = httpx.post(url + "/v1/chat/completions", content=body, headers={"content-type": "application/json"})
+    assert reply.status_code == status
+    error = reply.json()["error"]
+    assert needle in error["message"] and set(error) == {"message", "type", "param", "code"}
+
+
+def test_unknown_routes_and_methods_are_errors_not_tracebacks():
+    with serving(Scripted([GOOD])) as (url, _):
+        assert httpx.get(url + "/v1/nothing").status_code == 404
+        reply = httpx.get(url + "/v1/chat/completions")
+        assert reply.status_code == 405 and "error" in reply.json()
+
+
+def test_validate_endpoint_returns_findings():
+    with serving(Scripted([GOOD])) as (url, _):
+        good = httpx.post(url + "/v1/validate", json={"manifest": GOOD}).json()
+        bad = httpx.post(url + "/v1/validate", json={"manifest": UNSAFE}).json()
+        missing = httpx.post(url + "/v1/validate", json={"yaml": GOOD})
+    assert good["passed"] and not bad["passed"]
+    assert bad["documents"][0]["failedLevel"] == "L3" and bad["documents"][0]["findings"]
+    assert missing.status_code == 400 and missing.json()["error"]["param"] == "manifest"
+
+
+def test_concurrent_clients_are_all_served_within_the_queue():
+    backend = Scripted([GOOD], delay=0.05)
+    with serving(backend, concurrency=1, queue_size=8) as (url, _):
+        client = _client(url)
+        with ThreadPoolExecutor(6) as pool:
+            replies = list(pool.map(lambda i: client.chat.completions.create(
+                model="kd", messages=[{"role": "user", "content": f"task {i}"}]), range(6)))
+    assert [r.choices[0].message.content for r in replies] == [GOOD] * 6 and len(backend.calls) == 6
+
+
+def test_a_full_queue_answers_429_at_once_and_drops_nothing_it_accepted():
+    backend = Scripted([GOOD], delay=0.3)
+    body = {"messages": [{"role": "user", "content": "x"}]}
+    with serving(backend, concurrency=1, queue_size=1) as (url, _):
+        with ThreadPoolExecutor(6) as pool:
+            replies = list(pool.map(lambda i: httpx.post(url + "/v1/chat/completions", json=body, timeout=30),
+                                    range(6)))
+        health = httpx.get(url + "/healthz").json()
+    codes = sorted(r.status_code for r in replies)
+    assert set(codes) == {200, 429} and codes.count(200) >= 2
+    refused = [r for r in replies if r.status_code == 429]
+    assert all(r.headers["retry-after"] == "1" and r.json()["error"]["code"] == "queue_full" for r in refused)
+    assert health["served"] == codes.count(200) == len(backend.calls) and health["refused"] == len(refused)
+
+
+def test_binding_beyond_loopback_requires_a_key():
+    args = argparse.Namespace(host="0.0.0.0", api_key="", concurrency=1, max_body_bytes=1024, queue_size=1, port=0,
+                              served_model_name="", model="m", prompt="strict", repair=0, max_new_tokens=10)
+    with pytest.raises(UserError, match="API key is required"):
+        settings_from(args)
+    args.api_key = "k"
+    assert settings_from(args).api_key == "k"
+    args.host, args.api_key = "::1", ""
+    assert settings_from(args).model_name == "m"
+
+
+# --- generate -------------------------------------------------------------------------------------------
+
+def test_generate_prints_only_the_manifest_and_the_verdict_to_stderr(monkeypatch, capsys, tmp_path):
+    import kubedistill.inference.backend as backend_module
+    from kubedistill.__main__ import main
+
+    monkeypatch.setattr(backend_module, "load_backend", lambda ref: Scripted([f"Sure!\n```yaml\n{UNSAFE}```",
+                                                                               GOOD]))
+    out = tmp_path / "cm.yaml"
+    code = main(["generate", "a ConfigMap named app-config", "--repair", "1", "-o", str(out), "--no-stream"])
+    captured = capsys.readouterr()
+    assert code == 0 and captured.out == GOOD and out.read_text() == GOOD
+    assert "verdict: PASS (L1-L4) after 1 repair round" in captured.err
+    monkeypatch.setattr(backend_module, "load_backend", lambda ref: Scripted([UNSAFE]))
+    code = main(["generate", "a pod", "--repair", "0", "--no-stream"])
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == UNSAFE and "FAIL at L3" in captured.err
+
+
+def _cli(*args, stdin=""):
+    return subprocess.run([sys.executable, "-m", "kubedistill", *args], input=stdin, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_generate_cli_reads_stdin_and_fails_with_exit_1_on_a_bad_answer(tiny_model):
+    run = _cli("generate", "--model", str(tiny_model), "--backend", "transformers", "--repair", "1",
+               "--max-new-tokens", "8", stdin="a ConfigMap named app-config\n")
+    assert run.returncode == 1 and "verdict: FAIL at format" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_generate_cli_usage_errors_exit_2(tiny_model):
+    run = _cli("generate", "--model", str(tiny_model), stdin="   \n")
+    assert run.returncode == 2 and "instruction is empty" in run.stderr
+    run = _cli("generate", "x", "--model", str(tiny_model), "--policy", "paranoid")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    run = _cli("generate", "x", "--model", "/no/such/model", "--backend", "transformers")
+    assert run.returncode == 2 and "cannot load model" in run.stderr
+
+
+def test_serve_cli_serves_the_tiny_model_and_shuts_down_gracefully(tiny_model):
+    process = subprocess.Popen([sys.executable, "-m", "kubedistill", "serve", "--model", str(tiny_model),
+                                "--backend", "transformers", "--port", "0", "--repair", "0", "--max-new-tokens", "8"],
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "KUBEDISTILL_API_KEY": ""})
+    try:
+        url = None
+        for line in process.stderr:
+            if line.startswith("serving "):
+                url = line.split(" on ")[1].strip()
+                break
+        assert url, "the server never announced its address"
+        reply = openai.OpenAI(base_url=url, api_key="x", max_retries=0).chat.completions.create(
+            model=tiny_model.name, messages=[{"role": "user", "content": "a ConfigMap"}])
+        assert reply.model_extra["kubedistill"]["verdict"]["passed"] is False  # an untrained 2-layer model
+        assert reply.usage.completion_tokens > 0
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    assert code == 0
