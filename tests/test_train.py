@@ -118,3 +118,41 @@ def test_merged_export_computes_what_base_plus_adapter_computes(tiny_model, corp
         expected, got = tuned(ids).logits, merged(ids).logits
     assert not any("lora" in name for name, _ in merged.named_parameters())
     assert torch.allclose(expected, got, atol=1e-4)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_processes_under_accelerate_train_what_one_process_with_double_accumulation_trains(
+        tiny_model, corpus, tmp_path):
+    """torchrun with 2 CPU processes (accelerate picks gloo): process r takes every other micro-batch and DDP
+    averages the gradients, which is exactly one process accumulating over both micro-batches. On GPUs the same
+    code runs under ``accelerate launch --multi_gpu``."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("accelerate", reason="pip install -e '.[train]'")
+    common = ["max_steps=3", "lr=0.05", "warmup_steps=1", "batch_size=1", "eval_every=3", "save_every=3",
+              "seed=3", "threads=1", "lora.dropout=0.0", f"model={tiny_model}"]
+    one = subprocess.run([sys.executable, "-m", "kubedistill", "train", "--corpus", str(corpus), "--out",
+                          str(tmp_path / "one"), "--no-progress", "grad_accum=2", *common],
+                         capture_output=True, text=True, timeout=600)
+    assert one.returncode == 0, one.stderr[-2000:]
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                          "--master_port", str(_free_port()), "-m", "kubedistill", "train", "--corpus", str(corpus), "--out", str(tmp_path / "two"),
+                          "--no-progress", "grad_accum=1", *common],
+                         capture_output=True, text=True, timeout=600)
+    assert two.returncode == 0, two.stderr[-3000:]
+    saved = json.loads((tmp_path / "two" / "training_config.json").read_text())
+    assert saved["final"]["processes"] == 2
+    rows = [json.loads(line) for line in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3]  # one writer, not one per process
+    a = safetensors.load_file(str(tmp_path / "one" / "adapter" / "adapter_model.safetensors"))
+    b = safetensors.load_file(str(tmp_path / "two" / "adapter" / "adapter_model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+    assert any(float(t.abs().sum()) > 0 for k, t in b.items() if "lora_B" in k)

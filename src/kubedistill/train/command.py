@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from kubedistill.config import load_config
 from kubedistill.errors import EXIT_OK
@@ -22,5 +23,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_config(TrainConfig, args.config, args.overrides)
     last = fit(config, args.corpus, args.out, resume=args.resume, progress=args.progress)
-    print(json.dumps(last))
+    if os.environ.get("RANK", "0") == "0":  # under torchrun / accelerate launch, one line, not one per process
+        print(json.dumps(last))
     return EXIT_OK

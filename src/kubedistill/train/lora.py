@@ -90,15 +90,60 @@ def resolve_model(name: str, cache_dir: str = "") -> str:
     return name
 
 
-def setup(config: TrainConfig, corpus: Path) -> tuple[Any, Any, list[dict], list[dict]]:
+class Processes:
+    """One process, or several started by ``accelerate launch`` / ``torchrun`` (WORLD_SIZE > 1), in which case
+    accelerate sets up the process group (NCCL on GPUs, gloo on CPUs) and wraps the model for data parallelism.
+    Process r takes every world-th micro-batch, so N processes with accumulation A see exactly the micro-batches
+    one process with accumulation N x A sees, and DDP's gradient mean equals the accumulated mean."""
+
+    def __init__(self) -> None:
+        import torch
+
+        self.accelerator = None
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            from accelerate import Accelerator
+
+            # cpu=True is what makes accelerate choose MULTI_CPU (gloo) when there is no GPU
+            self.accelerator = Accelerator(cpu=not torch.cuda.is_available())
+        self.rank = self.accelerator.process_index if self.accelerator else 0
+        self.world = self.accelerator.num_processes if self.accelerator else 1
+        self.main = self.rank == 0
+        if self.accelerator:
+            self.device = self.accelerator.device
+        else:
+            self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+    def unwrap(self, model: Any) -> Any:
+        return self.accelerator.unwrap_model(model) if self.accelerator else model
+
+    def mean(self, value: float) -> float:
+        if not self.accelerator:
+            return value
+        import torch
+
+        return float(self.accelerator.reduce(torch.tensor(value, device=self.device), "mean"))
+
+    def total(self, value: int) -> int:
+        if not self.accelerator:
+            return value
+        import torch
+
+        return int(self.accelerator.reduce(torch.tensor(value, device=self.device), "sum"))
+
+    def barrier(self) -> None:
+        if self.accelerator:
+            self.accelerator.wait_for_everyone()
+
+
+def setup(config: TrainConfig, corpus: Path, device: Any = None) -> tuple[Any, Any, list[dict], list[dict]]:
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = torch.bfloat16 if str(device).startswith("cuda") else torch.float32
     path = resolve_model(config.model, config.cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(path)
     base = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
@@ -149,7 +194,7 @@ def micro_batches(train: list[dict], config: TrainConfig, start: int):
         epoch += 1
 
 
-def evaluate(model: Any, data: list[dict], pad_id: int) -> float:
+def evaluate(model: Any, data: list[dict], pad_id: int, device: Any = None) -> float:
     import torch
 
     if not data:
@@ -158,7 +203,7 @@ def evaluate(model: Any, data: list[dict], pad_id: int) -> float:
     losses, tokens = 0.0, 0
     with torch.no_grad():
         for example in data:
-            batch = {k: v.to(model.device) for k, v in collate([example], pad_id).items()}
+            batch = {k: v.to(device or model.device) for k, v in collate([example], pad_id).items()}
             n = int((batch["labels"][:, 1:] != -100).sum())
             losses += float(model(**batch).loss) * n
             tokens += n
@@ -175,25 +220,30 @@ def fit(config: TrainConfig, corpus: str | Path, out: str | Path, resume: bool =
     if problems:
         raise UserError("invalid train config:\n  " + "\n  ".join(problems))
     corpus, out = Path(corpus), Path(out)
-    model, tokenizer, train, validation = setup(config, corpus)
+    procs = Processes()
+    model, tokenizer, train, validation = setup(config, corpus, procs.device)
     out.mkdir(parents=True, exist_ok=True)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    steps = total_steps(config, len(train))
+    steps = total_steps(config, len(train) // procs.world or 1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: schedule(s, steps, config.warmup_steps))
     step = _restore(model, optimizer, scheduler, out) if resume else 0
-    if not resume and (out / "metrics.jsonl").exists():
+    if procs.accelerator:  # after restoring into the plain peft model
+        model, optimizer = procs.accelerator.prepare(model, optimizer)
+    if not resume and procs.main and (out / "metrics.jsonl").exists():
         (out / "metrics.jsonl").unlink()
-    batches = micro_batches(train, config, step * config.grad_accum)
-    bar = Progress("train", steps, enabled=progress)
+    per_step = config.grad_accum * procs.world
+    batches = micro_batches(train, config, step * per_step)
+    bar = Progress("train", steps, enabled=progress if procs.main else False)
     bar.count = step
     model.train()
     last: dict = {}
     while step < steps:
         start, loss_sum, tokens = time.monotonic(), 0.0, 0
         for _ in range(config.grad_accum):
-            batch = {k: v.to(model.device) for k, v in collate([train[i] for i in next(batches)], pad_id).items()}
+            group = [next(batches) for _ in range(procs.world)]  # every process draws all, keeps its own
+            batch = {k: v.to(procs.device) for k, v in collate([train[i] for i in group[procs.rank]], pad_id).items()}
             loss = model(**batch).loss / config.grad_accum
             loss.backward()
             loss_sum += float(loss.detach()) * config.grad_accum
@@ -204,17 +254,22 @@ def fit(config: TrainConfig, corpus: str | Path, out: str | Path, resume: bool =
         optimizer.zero_grad(set_to_none=True)
         step += 1
         seconds = time.monotonic() - start
-        last = {"step": step, "loss": round(loss_sum / config.grad_accum, 5), "lr": scheduler.get_last_lr()[0],
-                "tokens": tokens, "tokens_per_second": round(tokens / seconds, 1)}
+        tokens = procs.total(tokens)
+        last = {"step": step, "loss": round(procs.mean(loss_sum / config.grad_accum), 5),
+                "lr": scheduler.get_last_lr()[0], "tokens": tokens, "tokens_per_second": round(tokens / seconds, 1)}
         if step % config.eval_every == 0 or step == steps:
-            last["val_loss"] = round(evaluate(model, validation, pad_id), 5)
-        with (out / "metrics.jsonl").open("a") as handle:
-            handle.write(json.dumps(last) + "\n")
-        bar.advance(note=f"loss {last['loss']:.3f}")
-        if step % config.save_every == 0 and step < steps:
-            _checkpoint(model, optimizer, scheduler, step, out)
+            last["val_loss"] = round(evaluate(model, validation, pad_id, procs.device), 5)
+        if procs.main:
+            with (out / "metrics.jsonl").open("a") as handle:
+                handle.write(json.dumps(last) + "\n")
+            bar.advance(note=f"loss {last['loss']:.3f}")
+            if step % config.save_every == 0 and step < steps:
+                _checkpoint(procs.unwrap(model), optimizer, scheduler, step, out)
+        procs.barrier()
     bar.close()
-    save(model, tokenizer, config, corpus, out, last)
+    if procs.main:
+        save(procs.unwrap(model), tokenizer, config, corpus, out, {**last, "processes": procs.world})
+    procs.barrier()
     return last
 
 
