@@ -144,7 +144,8 @@ def test_two_processes_under_accelerate_train_what_one_process_with_double_accum
                          capture_output=True, text=True, timeout=600)
     assert one.returncode == 0, one.stderr[-2000:]
     two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                          "--master_port", str(_free_port()), "-m", "kubedistill", "train", "--corpus", str(corpus), "--out", str(tmp_path / "two"),
+                          "--master_port", str(_free_port()), "-m", "kubedistill", "train", "--corpus", str(corpus),
+                          "--out", str(tmp_path / "two"),
                           "--no-progress", "grad_accum=1", *common],
                          capture_output=True, text=True, timeout=600)
     assert two.returncode == 0, two.stderr[-3000:]
