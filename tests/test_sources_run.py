@@ -65,7 +65,7 @@ def _wait_for_lines(path, minimum: int, proc: subprocess.Popen) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_run_resumes_without_loss_or_duplicates(tmp_path, sig):
-    n = 2000
+    n = 6000  # large enough that the signal lands mid-run even on a loaded machine
     out = tmp_path / "run"
     proc = _sources_cli(out, n)
     _wait_for_lines(out / "pairs.jsonl", 100, proc)
