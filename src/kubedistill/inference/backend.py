@@ -9,7 +9,10 @@ streaming to a terminal or an HTTP client.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -111,8 +114,6 @@ def load_backend(ref: ModelRef) -> Backend:
 
 
 def _threads(ref: ModelRef) -> int:
-    import os
-
     return ref.threads or os.cpu_count() or 1
 
 
@@ -251,8 +252,9 @@ class LlamaCppBackend:
             from kubedistill.train.gguf_lora import ensure_gguf_adapter
 
             lora = str(ensure_gguf_adapter(adapter_dir(ref.adapter), AutoConfig.from_pretrained(hf_dir)))
-        self.llm = Llama(model_path=str(gguf), lora_path=lora or None, n_ctx=4096, n_threads=_threads(ref),
-                         n_batch=512, verbose=False, seed=0)
+        with _quiet_native_stderr():  # llama.cpp logs LoRA buffer choices to fd 2 even with verbose=False
+            self.llm = Llama(model_path=str(gguf), lora_path=lora or None, n_ctx=4096, n_threads=_threads(ref),
+                             n_batch=512, verbose=False, seed=0)
         self.lock = threading.Lock()
         atexit.register(self.llm.close)  # free the model before interpreter teardown (its __del__ fails there)
 
@@ -283,6 +285,20 @@ class LlamaCppBackend:
         text = "".join(pieces)
         counted = len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
         return Generation(text, counted or tokens, len(ids), seconds, truncated=finish == "length")
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence what native code writes to file descriptor 2 while loading (Python's sys.stderr is unaffected)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def gguf_paths(ref: ModelRef) -> tuple[Path, str]:
