@@ -18,6 +18,7 @@ from kubedistill.config import load_config
 from kubedistill.errors import UserError
 from kubedistill.evaluation.report import compare
 from kubedistill.evaluation.run import EvalConfig, evaluate
+from kubedistill.plots import pyplot, save
 from kubedistill.sources.store import write_json_atomic
 
 
@@ -108,11 +109,7 @@ def ablate(config: AblateConfig, out: str | Path, progress: bool | None = None) 
 
 
 def _plot(out: Path, cells: list[dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for prompt in sorted({c["prompt"] for c in cells}):
         for tokens in sorted({c["max_new_tokens"] for c in cells}):
@@ -124,9 +121,7 @@ def _plot(out: Path, cells: list[dict]) -> None:
     ax.set_ylabel("full-pass@1 %")
     ax.set_ylim(0, 100)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "ablation.png", dpi=90, metadata={"Software": None})
-    plt.close(fig)
+    save(fig, out / "ablation.png")
 
 
 def summary_line(result: dict) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kubedistill.errors import UserError
 from kubedistill.inference.verdict import FAIL_LEVELS
+from kubedistill.plots import pyplot, save
 
 
 def _pct(x: float) -> str:
@@ -15,11 +16,7 @@ def _pct(x: float) -> str:
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     return plt
 
 
@@ -80,28 +77,24 @@ def write_report(out: Path, summary: dict, cases: list[dict]) -> None:
 
 
 def _failures_plot(path: Path, summary: dict) -> None:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.2))
     counts = [summary["failures_by_level"][lv] for lv in FAIL_LEVELS]
     ax.bar(FAIL_LEVELS, counts, color="#c0504d")
     ax.set_ylabel("failed cases")
     ax.set_title(f"failures by level (pass@1 {_pct(summary['full_pass_at_1']['rate'])})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90, metadata={"Software": None})
-    plt.close(fig)
+    save(fig, path)
 
 
 def _family_plot(path: Path, summary: dict) -> None:
-    plt = _plt()
+    plt = pyplot()
     families = list(summary["by_family"])
     fig, ax = plt.subplots(figsize=(7, max(2.5, 0.28 * len(families) + 1)))
     ax.barh(families, [100 * summary["by_family"][f]["rate"] for f in families], color="#4f81bd")
     ax.set_xlim(0, 100)
     ax.set_xlabel("pass@1 %")
     ax.invert_yaxis()
-    fig.tight_layout()
-    fig.savefig(path, dpi=90, metadata={"Software": None})
-    plt.close(fig)
+    save(fig, path)
 
 
 def load_summary(run: str | Path) -> dict:
@@ -132,7 +125,7 @@ def compare(runs: list[str], out: str | Path | None = None) -> str:
     if out:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        plt = _plt()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(rows)), 3.5))
         xs = range(len(rows))
         rates = [100 * s["full_pass_at_1"]["rate"] for _, s in rows]
@@ -142,8 +135,6 @@ def compare(runs: list[str], out: str | Path | None = None) -> str:
         ax.set_xticks(list(xs), [Path(r).name for r, _ in rows], rotation=20, ha="right")
         ax.set_ylim(0, 100)
         ax.set_ylabel("full-pass@1 % (95% CI)")
-        fig.tight_layout()
-        fig.savefig(out / "trajectory.png", dpi=90, metadata={"Software": None})
-        plt.close(fig)
+        save(fig, out / "trajectory.png")
         (out / "compare.md").write_text(table + "\n![trajectory](trajectory.png)\n", encoding="utf-8")
     return table

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kubedistill.inference.verdict import FAIL_LEVELS
+from kubedistill.plots import pyplot, save
 
 
 def _json(path: Path) -> dict:
@@ -26,11 +27,7 @@ def _rate(summary: dict) -> str:
 
 
 def _levels_plot(path: Path, runs: dict[str, dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.5))
     width = 0.8 / max(1, len(runs))
     for i, (name, summary) in enumerate(runs.items()):
@@ -41,9 +38,7 @@ def _levels_plot(path: Path, runs: dict[str, dict]) -> None:
     ax.set_ylim(0, 100)
     ax.set_ylabel("% of test tasks")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=90, metadata={"Software": None})
-    plt.close(fig)
+    save(fig, path)
 
 
 def _examples(results: Path, count: int) -> list[str]:
