@@ -85,40 +85,46 @@ class CachedGenerator:
 
     def __init__(self, backend: Backend | None, config: EvalConfig, cache: AnswerCache, make: Any = None) -> None:
         self.backend, self.config, self.cache, self.make = backend, config, cache, make
-        self.hits = 0
+        self.adapter = _adapter_stamp(config.adapter)  # stat the weights once, not once per generation
 
     def key(self, messages: list[dict[str, str]]) -> str:
         c = self.config
-        return prompt_hash(messages, model=c.model, adapter=_adapter_stamp(c.adapter), backend=c.backend,
+        return prompt_hash(messages, model=c.model, adapter=self.adapter, backend=c.backend,
                            max_new_tokens=c.max_new_tokens, temperature=c.temperature, seed=c.seed,
                            **({"batch_size": c.batch_size} if c.batch_size > 1 else {}))
+
+    def _loaded(self) -> Backend:
+        if self.backend is None:
+            self.backend = self.make()
+        return self.backend
+
+    def _store(self, key: str, gen: Generation) -> None:
+        self.cache.put(key, gen.text, {k: v for k, v in asdict(gen).items() if k != "text"})
 
     def prefill(self, conversations: list[list[dict[str, str]]]) -> None:
         """Generate the uncached ones among ``conversations`` as one batch and cache them, so that the case loop
         that follows finds every first answer in the cache."""
-        missing = [m for m in conversations if self.cache.entry(self.key(m)) is None]
-        if not missing:
+        keys = {self.key(m): m for m in conversations}
+        missing = [(k, m) for k, m in keys.items() if self.cache.entry(k) is None]
+        if len(missing) < 2:
             return
-        if self.backend is None:
-            self.backend = self.make()
-        batch = getattr(self.backend, "generate_batch", None)
-        if batch is None or len(missing) == 1:
+        batch = getattr(self._loaded(), "generate_batch", None)
+        if batch is None:
             return
-        for messages, gen in zip(missing, batch(missing, self.config.max_new_tokens, self.config.temperature,
-                                                self.config.seed), strict=True):
-            self.cache.put(self.key(messages), gen.text, {k: v for k, v in asdict(gen).items() if k != "text"})
+        c = self.config
+        for (key, _), gen in zip(missing, batch([m for _, m in missing], c.max_new_tokens, c.temperature, c.seed),
+                                 strict=True):
+            self._store(key, gen)
 
     def __call__(self, messages: list[dict[str, str]]) -> Generation:
         key = self.key(messages)
         entry = self.cache.entry(key)
         if entry is not None:
-            self.hits += 1
             return Generation(entry["text"], entry["tokens"], entry["prompt_tokens"], entry["seconds"],
                               entry["truncated"])
-        if self.backend is None:
-            self.backend = self.make()
-        gen = self.backend.generate(messages, self.config.max_new_tokens, self.config.temperature, self.config.seed)
-        self.cache.put(key, gen.text, {k: v for k, v in asdict(gen).items() if k != "text"})
+        c = self.config
+        gen = self._loaded().generate(messages, c.max_new_tokens, c.temperature, c.seed)
+        self._store(key, gen)
         return gen
 
 

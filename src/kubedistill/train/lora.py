@@ -116,19 +116,18 @@ class Processes:
     def unwrap(self, model: Any) -> Any:
         return self.accelerator.unwrap_model(model) if self.accelerator else model
 
-    def mean(self, value: float) -> float:
+    def _reduce(self, value: float, how: str) -> float:
         if not self.accelerator:
             return value
         import torch
 
-        return float(self.accelerator.reduce(torch.tensor(value, device=self.device), "mean"))
+        return float(self.accelerator.reduce(torch.tensor(value, device=self.device), how))
+
+    def mean(self, value: float) -> float:
+        return self._reduce(value, "mean")
 
     def total(self, value: int) -> int:
-        if not self.accelerator:
-            return value
-        import torch
-
-        return int(self.accelerator.reduce(torch.tensor(value, device=self.device), "sum"))
+        return int(self._reduce(value, "sum"))
 
     def barrier(self) -> None:
         if self.accelerator:
