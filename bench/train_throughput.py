@@ -112,7 +112,7 @@ def main() -> None:
     text = (f"# Training throughput: {args.model}, {len(examples)} pairs, {useful:,} useful tokens\n\n"
             f"Machine: {result['machine']}\n\n| run | seconds | useful tokens/s |\n|---|---:|---:|\n"
             + "\n".join(rows) + f"\n\n{verdict}\n")
-    write_result(f"train_throughput_baseline_batch{args.baseline_batch}", result, text)
+    write_result(f"train_throughput_{args.model}_batch{args.baseline_batch}", result, text)
 
 
 if __name__ == "__main__":

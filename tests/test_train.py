@@ -140,7 +140,8 @@ def test_two_processes_under_accelerate_train_what_one_process_with_double_accum
     common = ["max_steps=3", "lr=0.05", "warmup_steps=1", "batch_size=1", "eval_every=3", "save_every=3",
               "seed=3", "threads=1", "lora.dropout=0.0", f"model={tiny_model}"]
     one = subprocess.run([sys.executable, "-m", "kubedistill", "train", "--corpus", str(corpus), "--out",
-                          str(tmp_path / "one"), "--no-progress", "grad_accum=2", *common],
+                          str(tmp_path / "one"), "--no-progress", "grad_accum=2", *common,
+                          "share_prefix=false"],  # DDP runs the textbook step; fp32 Adam amplifies rounding
                          capture_output=True, text=True, timeout=600)
     assert one.returncode == 0, one.stderr[-2000:]
     two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
@@ -157,3 +158,60 @@ def test_two_processes_under_accelerate_train_what_one_process_with_double_accum
     b = safetensors.load_file(str(tmp_path / "two" / "adapter" / "adapter_model.safetensors"))
     assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
     assert any(float(t.abs().sum()) > 0 for k, t in b.items() if "lora_B" in k)
+
+
+def _grads(tiny_model, examples, way: str, batch_size: int = 1):
+    """LoRA gradients of one accumulated step over ``examples`` (float64): the textbook way (transformers' own
+    loss on full logits), answer-only logits, or answer-only logits with the shared prefix run once."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from kubedistill.train.data import collate
+    from kubedistill.train.step import Prefix, answer_loss, shared_prefix
+
+    torch.manual_seed(0)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float64),
+                           LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, task_type="CAUSAL_LM",
+                                      target_modules=LoraSettings().target_modules, init_lora_weights=False))
+    groups = [examples[i:i + batch_size] for i in range(0, len(examples), batch_size)]
+    prefix = Prefix(model, shared_prefix(examples), "cpu") if way == "shared" else None
+    for group in groups:
+        batch = collate(group, 0)
+        loss = (model(**batch).loss if way == "textbook" else answer_loss(model, batch, prefix)) / len(groups)
+        loss.backward()
+    if prefix is not None:
+        prefix.backward()
+    return {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_shared_prefix_step_gives_the_textbook_gradient(tiny_model, batch_size):
+    from transformers import AutoTokenizer
+
+    from kubedistill.train.step import shared_prefix
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    examples = [encode(tokenizer, pair, "strict", 2048) for pair in PAIRS] + \
+        [encode(tokenizer, {**PAIRS[0], "instruction": "Create a ConfigMap named app-config with debug logs."},
+                "strict", 2048)]
+    prefix = shared_prefix(examples)
+    first_label = min(e["labels"].index(next(x for x in e["labels"] if x != IGNORE)) for e in examples)
+    assert 0 < len(prefix) < first_label and all(e["input_ids"][:len(prefix)] == prefix for e in examples)
+    textbook, answer_only, shared = (_grads(tiny_model, examples, way, batch_size)
+                                     for way in ("textbook", "answer-only", "shared"))
+    assert textbook.keys() == shared.keys() and any(float(g.abs().sum()) > 0 for g in textbook.values())
+    # transformers computes its loss (and rotary tables) in fp32 even for a float64 model: fp32-class tolerances;
+    # a misplaced position or label would be off by whole percents
+    for name in textbook:
+        assert torch.allclose(textbook[name], answer_only[name], rtol=1e-5, atol=1e-8), name
+        assert torch.allclose(answer_only[name], shared[name], rtol=1e-6, atol=1e-10), name
+
+
+def test_shared_prefix_stops_before_the_first_answer_token():
+    from kubedistill.train.step import shared_prefix
+
+    same = {"input_ids": [1, 2, 3, 4], "labels": [IGNORE, IGNORE, 3, 4]}
+    assert shared_prefix([same, same]) == [1]  # position 1 predicts the first label: it must stay in the suffix
+    other = {"input_ids": [1, 9, 3, 4], "labels": [IGNORE, IGNORE, 3, 4]}
+    assert shared_prefix([same, other]) == [1] and shared_prefix([]) == []
+    assert shared_prefix([same, {"input_ids": [5, 2], "labels": [IGNORE, 2]}]) == []

@@ -27,6 +27,7 @@ from kubedistill.errors import UserError
 from kubedistill.progress import Progress
 from kubedistill.sources.store import write_json_atomic
 from kubedistill.train.data import collate, encode, length_grouped_order, read_split
+from kubedistill.train.step import Prefix, answer_loss, shared_prefix
 
 PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -62,6 +63,9 @@ class TrainConfig:
     threads: int = 0
     """torch CPU threads; 0: every core."""
     gradient_checkpointing: bool = False
+    share_prefix: bool = True
+    """Run the prompt prefix every pair shares once per optimizer step instead of once per pair (exact; see
+    ``train/step.py``). Off under gradient checkpointing and data-parallel processes."""
     export_merged: bool = False
     """Also save base + adapter merged into one plain model (``merged/``), for backends without LoRA support."""
     export_gguf: bool = True
@@ -204,7 +208,7 @@ def evaluate(model: Any, data: list[dict], pad_id: int, device: Any = None) -> f
         for example in data:
             batch = {k: v.to(device or model.device) for k, v in collate([example], pad_id).items()}
             n = int((batch["labels"][:, 1:] != -100).sum())
-            losses += float(model(**batch).loss) * n
+            losses += float(answer_loss(model, batch)) * n
             tokens += n
     model.train()
     return losses / max(tokens, 1)
@@ -236,17 +240,22 @@ def fit(config: TrainConfig, corpus: str | Path, out: str | Path, resume: bool =
     batches = micro_batches(train, config, step * per_step)
     bar = Progress("train", steps, enabled=progress if procs.main else False)
     bar.count = step
+    shared = config.share_prefix and not config.gradient_checkpointing and procs.world == 1
+    prefix_ids = shared_prefix(train) if shared else []
     model.train()
     last: dict = {}
     while step < steps:
         start, loss_sum, tokens = time.monotonic(), 0.0, 0
+        prefix = Prefix(model, prefix_ids, procs.device) if prefix_ids else None
         for _ in range(config.grad_accum):
             group = [next(batches) for _ in range(procs.world)]  # every process draws all, keeps its own
             batch = {k: v.to(procs.device) for k, v in collate([train[i] for i in group[procs.rank]], pad_id).items()}
-            loss = model(**batch).loss / config.grad_accum
+            loss = answer_loss(model, batch, prefix) / config.grad_accum
             loss.backward()
             loss_sum += float(loss.detach()) * config.grad_accum
             tokens += int(batch["attention_mask"].sum())
+        if prefix is not None:
+            prefix.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         scheduler.step()
