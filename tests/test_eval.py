@@ -179,6 +179,17 @@ def test_the_tiny_real_model_runs_end_to_end_through_transformers(tiny_model, tm
     assert all(r["attempts"][0]["prompt_tokens"] > 20 for r in records)
 
 
+def test_the_transformers_backend_loads_the_dtype_asked_for(tiny_model):
+    from kubedistill.inference.backend import ModelRef, load_backend
+
+    torch = pytest.importorskip("torch")
+    assert load_backend(ModelRef(str(tiny_model))).model.dtype == torch.float32  # auto on a CPU
+    half = load_backend(ModelRef(str(tiny_model), dtype="bfloat16"))
+    assert half.model.dtype == torch.bfloat16
+    assert half.generate([{"role": "user", "content": "a ConfigMap"}], max_new_tokens=3).tokens > 0
+    assert "unknown dtype" in ModelRef(str(tiny_model), dtype="fp8").problems()[0]
+
+
 # --- CloudEval-YAML -------------------------------------------------------------------------------------------
 
 CLOUDEVAL = FIXTURES / "cloudeval"
@@ -227,6 +238,8 @@ def test_cli_errors_are_messages_with_exit_code_2(tmp_path):
     assert run.returncode == 2 and "holds no summary.json" in run.stderr
     run = _cli("eval", "--split", str(_tasks(tmp_path)), "--out", str(tmp_path / "o"), "--prompt", "fancy")
     assert run.returncode == 2 and "prompt must be one of" in run.stderr
+    run = _cli("eval", "--split", str(_tasks(tmp_path)), "--out", str(tmp_path / "o"), "--dtype", "int3")
+    assert run.returncode == 2 and "dtype must be one of" in run.stderr
 
 
 def test_cli_compare_prints_the_table(tmp_path):

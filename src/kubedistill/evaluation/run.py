@@ -20,7 +20,7 @@ from kubedistill.errors import UserError
 from kubedistill.evaluation import cloudeval
 from kubedistill.evaluation.metrics import summarize
 from kubedistill.evaluation.tasks import Task, load_tasks, tasks_path
-from kubedistill.inference.backend import BACKENDS, Backend, Generation, ModelRef, load_backend, resolve_backend
+from kubedistill.inference.backend import BACKENDS, DTYPES, Backend, Generation, ModelRef, load_backend, resolve_backend
 from kubedistill.inference.repair import Outcome, solve
 from kubedistill.progress import Progress
 from kubedistill.prompts import PROMPT_MODES, chat, prompt_hash
@@ -41,6 +41,8 @@ class EvalConfig:
     temperature: float = 0.0
     repair: int = 0
     backend: str = "transformers"
+    dtype: str = "auto"
+    """transformers backend: auto (float32 on a CPU, bfloat16 on a GPU) | float32 | bfloat16."""
     jobs: int = 1
     """Parallel generators, each with its own copy of the model and cores/jobs threads."""
     batch_size: int = 1
@@ -64,6 +66,8 @@ class EvalConfig:
             found.append(f"prompt must be one of {', '.join(PROMPT_MODES)}")
         if self.backend not in BACKENDS:
             found.append(f"backend must be one of {', '.join(BACKENDS)}")
+        if self.dtype not in DTYPES:
+            found.append(f"dtype must be one of {', '.join(DTYPES)}")
         for name in ("max_new_tokens", "jobs", "batch_size"):
             if getattr(self, name) < 1:
                 found.append(f"{name} must be at least 1")
@@ -77,7 +81,7 @@ class EvalConfig:
         return found
 
     def ref(self, threads: int = 0) -> ModelRef:
-        return ModelRef(self.model, self.adapter, self.backend, self.model_cache, threads)
+        return ModelRef(self.model, self.adapter, self.backend, self.model_cache, threads, self.dtype)
 
 
 class CachedGenerator:
@@ -91,7 +95,8 @@ class CachedGenerator:
         c = self.config
         return prompt_hash(messages, model=c.model, adapter=self.adapter, backend=c.backend,
                            max_new_tokens=c.max_new_tokens, temperature=c.temperature, seed=c.seed,
-                           **({"batch_size": c.batch_size} if c.batch_size > 1 else {}))
+                           **({"batch_size": c.batch_size} if c.batch_size > 1 else {}),
+                           **({"dtype": c.dtype} if c.dtype != "auto" else {}))
 
     def _loaded(self) -> Backend:
         if self.backend is None:
@@ -244,7 +249,7 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
 
 
 RESULT_FIELDS = ("model", "split", "corpus", "benchmark", "data", "prompt", "max_new_tokens", "temperature", "repair",
-                 "backend", "policy", "context", "k8s_version", "seed", "batch_size")
+                 "backend", "policy", "context", "k8s_version", "seed", "batch_size", "dtype")
 
 
 def _claim(out: Path, config: EvalConfig) -> None:
@@ -253,7 +258,8 @@ def _claim(out: Path, config: EvalConfig) -> None:
     marker = out / "run.json"
     if marker.exists():
         before = json.loads(marker.read_text(encoding="utf-8"))
-        changed = sorted(k for k in settings if before.get(k) != settings[k])
+        # a setting added after the folder was written counts as its default
+        changed = sorted(k for k in settings if before.get(k, getattr(EvalConfig, k, None)) != settings[k])
         if changed and (out / "results.jsonl").exists():
             raise UserError(f"{out} holds an evaluation with other settings ({', '.join(changed)} differ)",
                             "use a new --out folder, or delete its results.jsonl to start over")

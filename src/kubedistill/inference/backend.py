@@ -23,6 +23,10 @@ from typing import Any, Protocol
 from kubedistill.errors import UserError
 
 BACKENDS = ("auto", "transformers", "llamacpp")
+DTYPES = ("auto", "float32", "bfloat16")
+"""Weights and activations of the transformers backend. auto: bfloat16 on a GPU, float32 on a CPU (the
+reference). bfloat16 on a CPU with native support (avx512_bf16, AMX) halves memory traffic and runs about twice
+as fast; elsewhere it is emulated and slow."""
 OnText = Callable[[str], None]
 
 
@@ -50,11 +54,14 @@ class ModelRef:
     backend: str = "transformers"
     cache_dir: str = ""
     threads: int = 0
+    dtype: str = "auto"
 
     def problems(self) -> list[str]:
         found = []
         if self.backend not in BACKENDS:
             found.append(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
+        if self.dtype not in DTYPES:
+            found.append(f"unknown dtype {self.dtype!r}; choose one of {', '.join(DTYPES)}")
         if self.adapter and not Path(self.adapter).exists():
             found.append(f"adapter {self.adapter!r} does not exist")
         return found
@@ -133,6 +140,8 @@ class TransformersBackend:
         self.ref = ref
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        if ref.dtype != "auto":
+            dtype = getattr(torch, ref.dtype)
         path = model_dir(ref)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)

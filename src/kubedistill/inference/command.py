@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from kubedistill.errors import EXIT_FINDINGS, EXIT_OK, UserError
-from kubedistill.inference.backend import BACKENDS, ModelRef
+from kubedistill.inference.backend import BACKENDS, DTYPES, ModelRef
 from kubedistill.inference.verdict import Verdict
 from kubedistill.prompts import PROMPT_MODES
 
@@ -35,11 +35,13 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k8s-version", default="1.33")
     parser.add_argument("--max-new-tokens", type=int, default=768)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: every core)")
+    parser.add_argument("--dtype", default="auto", choices=DTYPES,
+                        help="transformers backend: auto (float32 on a CPU, bfloat16 on a GPU) | float32 | bfloat16")
     parser.add_argument("--model-cache", default="", help="model cache folder (default ~/.cache/kubedistill)")
 
 
 def model_ref(args: argparse.Namespace) -> ModelRef:
-    return ModelRef(args.model, args.adapter, args.backend, args.model_cache, args.threads)
+    return ModelRef(args.model, args.adapter, args.backend, args.model_cache, args.threads, args.dtype)
 
 
 def verifier_for(args: argparse.Namespace):

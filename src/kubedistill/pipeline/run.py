@@ -42,6 +42,8 @@ class EvalStage:
     jobs: int = 1
     batch_size: int = 8
     """First answers generated together (transformers backend): several times the throughput on a CPU."""
+    dtype: str = "auto"
+    """transformers backend: auto (float32 on a CPU, bfloat16 on a GPU) | float32 | bfloat16."""
 
 
 @dataclass
@@ -64,7 +66,7 @@ class PipelineConfig:
         found += [f"train: {p}" for p in self.train.problems()]
         probe = EvalConfig(prompt=self.eval.prompt, max_new_tokens=self.eval.max_new_tokens, limit=self.eval.limit,
                           repair=self.eval.repair, backend=self.eval.backend, policy=self.eval.policy,
-                          jobs=self.eval.jobs, batch_size=self.eval.batch_size)
+                          jobs=self.eval.jobs, batch_size=self.eval.batch_size, dtype=self.eval.dtype)
         found += [f"eval: {p}" for p in probe.problems()]
         if self.engine not in ("local", "ray"):
             found.append(f"engine must be local or ray, not {self.engine!r}")
@@ -133,7 +135,7 @@ class Pipeline:
         corpus = str(self.out / "corpus")
         return EvalConfig(model=self.config.train.model, adapter=adapter, split="test", corpus=corpus,
                           prompt=e.prompt, max_new_tokens=e.max_new_tokens, repair=e.repair, backend=e.backend,
-                          jobs=e.jobs, limit=e.limit, policy=e.policy, batch_size=e.batch_size,
+                          jobs=e.jobs, limit=e.limit, policy=e.policy, batch_size=e.batch_size, dtype=e.dtype,
                           k8s_version=self.config.corpus.filter.k8s_version,
                           cache_dir=str(self.out / ".generations"), model_cache=self.config.train.cache_dir)
 
