@@ -103,13 +103,21 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300_000)
     parser.add_argument("--cpus", type=int, default=2)
     parser.add_argument("--note", default="")
+    parser.add_argument("--sources", default="", help="reuse this `kubedistill sources` output folder (N pairs of "
+                        "seed 0) instead of generating one in a temp folder")
     args = parser.parse_args()
     result: dict = {"machine": machine(), "n": args.n, "cpus": args.cpus, "note": args.note}
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        run_sources(SourcesConfig(seed=0, synthetic=SyntheticConfig(n=args.n)), Path(tmp) / "src", progress=False)
+        source = Path(args.sources) if args.sources else Path(tmp) / "src"
+        if not (source / "pairs.jsonl").is_file():
+            run_sources(SourcesConfig(seed=0, synthetic=SyntheticConfig(n=args.n)), source, progress=False)
         result["generate_s"] = round(time.perf_counter() - start, 1)
-        pairs = Path(tmp) / "src" / "pairs.jsonl"
+        pairs = source / "pairs.jsonl"
+        with pairs.open() as handle:
+            have = sum(1 for _ in handle)
+        if have != args.n:
+            raise SystemExit(f"{pairs} holds {have:,} pairs, not --n {args.n:,}")
         result["local"] = measured_build(pairs, Path(tmp) / "local", "local", 1)
         result["ray"] = measured_build(pairs, Path(tmp) / "ray", "ray", args.cpus)
         result["identical_outputs"] = digest(Path(tmp) / "local") == digest(Path(tmp) / "ray")
