@@ -233,6 +233,8 @@ def test_generate_cli_usage_errors_exit_2(tiny_model):
     assert run.returncode == 2 and "Traceback" not in run.stderr
     run = _cli("generate", "x", "--model", "/no/such/model", "--backend", "transformers")
     assert run.returncode == 2 and "cannot load model" in run.stderr
+    run = _cli("generate", "x", "--model", str(tiny_model), "-o", "/no/such/folder/out.yaml")
+    assert run.returncode == 2 and "folder does not exist" in run.stderr and "Traceback" not in run.stderr
 
 
 def test_serve_cli_serves_the_tiny_model_and_shuts_down_gracefully(tiny_model):

@@ -1,5 +1,5 @@
-"""Plot helpers shared by the reports: a headless matplotlib and one way to save a figure (tight, 90 dpi, no
-software stamp, so the same data gives the same PNG bytes)."""
+"""Plot helpers shared by the reports: a headless matplotlib and one way to save a figure (90 dpi, no software
+stamp, so the same data gives the same PNG bytes)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ def pyplot() -> Any:
     return plt
 
 
-def save(fig: Any, path: Path) -> None:
-    fig.tight_layout()
+def save(fig: Any, path: Path, tight: bool = True) -> None:
+    """``tight=False`` keeps a layout the caller set itself (``subplots_adjust``)."""
+    if tight:
+        fig.tight_layout()
     fig.savefig(path, dpi=90, metadata={"Software": None})
     pyplot().close(fig)

@@ -11,6 +11,8 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+from kubedistill.plots import pyplot, save
+
 SPLITS = ("train", "validation", "test")
 TOP_FAMILIES = 30
 FUNNEL = ("input", "teacher answered", "well-formed", "passes L1", "passes L2", "passes L3", "passes L4 and spec",
@@ -40,11 +42,7 @@ def lengths(values: list[int]) -> dict[str, float]:
 
 
 def plots(out: Path, families: dict[str, Counter], rows: list[tuple[str, int]]) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     out.mkdir(parents=True, exist_ok=True)
     names = sorted({f for c in families.values() for f in c}, key=lambda f: (-sum(c[f] for c in families.values()), f))
     shown, rest = names[:TOP_FAMILIES], names[TOP_FAMILIES:]
@@ -61,8 +59,7 @@ def plots(out: Path, families: dict[str, Counter], rows: list[tuple[str, int]]) 
     ax.set_xlabel("pairs")
     ax.set_title("Family mix per split")
     ax.legend(loc="lower right")
-    fig.savefig(out / "family_mix.png", dpi=90, metadata={"Software": None})
-    plt.close(fig)
+    save(fig, out / "family_mix.png", tight=False)
     fig, ax = plt.subplots(figsize=(9, 3.8))
     fig.subplots_adjust(left=0.22, right=0.93, bottom=0.15)
     ax.barh([r[0] for r in rows], [r[1] for r in rows], color="#4c72b0")
@@ -71,8 +68,7 @@ def plots(out: Path, families: dict[str, Counter], rows: list[tuple[str, int]]) 
     ax.invert_yaxis()
     ax.set_xlabel("pairs left")
     ax.set_title("Rejection funnel")
-    fig.savefig(out / "funnel.png", dpi=90, metadata={"Software": None})
-    plt.close(fig)
+    save(fig, out / "funnel.png", tight=False)
     return ["plots/family_mix.png", "plots/funnel.png"]
 
 

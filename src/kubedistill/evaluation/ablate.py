@@ -9,7 +9,6 @@ cache, so an interrupted or extended ablation only computes what is missing.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -19,7 +18,7 @@ from kubedistill.errors import UserError
 from kubedistill.evaluation.report import compare
 from kubedistill.evaluation.run import EvalConfig, evaluate
 from kubedistill.plots import pyplot, save
-from kubedistill.sources.store import write_json_atomic
+from kubedistill.sources.store import write_json_atomic, write_text_atomic
 
 
 @dataclass
@@ -56,9 +55,7 @@ def sub_corpus(corpus: Path, size: int, dest: Path) -> Path:
     body = "".join(line + "\n" for line in rows[:size])
     target = data / "train.jsonl"
     if not target.exists() or target.read_text(encoding="utf-8") != body:
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(body, encoding="utf-8")
-        os.replace(tmp, target)
+        write_text_atomic(target, body)
     for split in ("validation", "test"):
         shutil.copyfile(corpus / "data" / f"{split}.jsonl", data / f"{split}.jsonl")
     return dest

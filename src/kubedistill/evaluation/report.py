@@ -11,19 +11,14 @@ from kubedistill.inference.verdict import FAIL_LEVELS
 from kubedistill.plots import pyplot, save
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
-
-
-def _plt():
-    plt = pyplot()
-    return plt
 
 
 def headline(summary: dict) -> str:
     rate = summary["full_pass_at_1"]
     low, high = rate["ci95"]
-    return f"{_pct(rate['rate'])} ({rate['passed']}/{rate['total']}, 95% CI {_pct(low)}-{_pct(high)})"
+    return f"{pct(rate['rate'])} ({rate['passed']}/{rate['total']}, 95% CI {pct(low)}-{pct(high)})"
 
 
 def write_report(out: Path, summary: dict, cases: list[dict]) -> None:
@@ -44,22 +39,22 @@ def write_report(out: Path, summary: dict, cases: list[dict]) -> None:
         lines += [f"{config['benchmark']} scores (mean over problems): {scores}.", ""]
     if config["repair"]:
         after = summary["after_repair"]
-        lines += [f"After up to {config['repair']} repair rounds: {_pct(after['rate'])} ({after['passed']}/"
+        lines += [f"After up to {config['repair']} repair rounds: {pct(after['rate'])} ({after['passed']}/"
                   f"{after['total']}; {summary['repair_rounds_used']} rounds used).", ""]
     lines += ["| level | passes (first answer) | failures stop here |", "|---|---|---|"]
     for level in FAIL_LEVELS:
-        lines.append(f"| {level} | {_pct(summary['level_pass_rate'][level])} | "
+        lines.append(f"| {level} | {pct(summary['level_pass_rate'][level])} | "
                      f"{summary['failures_by_level'][level]} |")
     lines += ["", "![failures by level](plots/failures_by_level.png)", "", "## By family", "",
               "| family | pass@1 | tasks |", "|---|---|---|"]
     for family, rate in summary["by_family"].items():
-        lines.append(f"| {family} | {_pct(rate['rate'])} | {rate['total']} |")
+        lines.append(f"| {family} | {pct(rate['rate'])} | {rate['total']} |")
     lines += ["", "![pass by family](plots/pass_by_family.png)", "", "## Most frequent failing rules", "",
               "| level rule | cases |", "|---|---|"]
     lines += [f"| {rule} | {count} |" for rule, count in list(summary["failures_by_rule"].items())[:15]]
     tokens, latency = summary["tokens"], summary["latency_s"]
     lines += ["", "## Format and speed", "",
-              f"Answers with a format violation: {_pct(summary['format_violation_rate'])} "
+              f"Answers with a format violation: {pct(summary['format_violation_rate'])} "
               f"({', '.join(f'{k} {v}' for k, v in summary['format_violations'].items()) or 'none'}).", "",
               f"Generated {tokens['generated']:,} tokens ({tokens['mean']:.0f} per answer, {tokens['truncated']} "
               f"truncated at max_new_tokens); latency mean {latency['mean']:.2f} s, p95 {latency['p95']:.2f} s; "
@@ -82,7 +77,7 @@ def _failures_plot(path: Path, summary: dict) -> None:
     counts = [summary["failures_by_level"][lv] for lv in FAIL_LEVELS]
     ax.bar(FAIL_LEVELS, counts, color="#c0504d")
     ax.set_ylabel("failed cases")
-    ax.set_title(f"failures by level (pass@1 {_pct(summary['full_pass_at_1']['rate'])})")
+    ax.set_title(f"failures by level (pass@1 {pct(summary['full_pass_at_1']['rate'])})")
     save(fig, path)
 
 
@@ -118,9 +113,9 @@ def compare(runs: list[str], out: str | Path | None = None) -> str:
         c, rate = s["config"], s["full_pass_at_1"]
         lv = s["level_pass_rate"]
         lines.append(f"| {run} | {c['model']} | {Path(c['adapter']).name if c['adapter'] else '-'} | {c['prompt']} | "
-                     f"{c['max_new_tokens']} | {c['repair']} | {s['cases']} | {_pct(rate['rate'])} | "
-                     f"{_pct(rate['ci95'][0])}-{_pct(rate['ci95'][1])} | {_pct(s['after_repair']['rate'])} | "
-                     f"{_pct(lv['L1'])} | {_pct(lv['L2'])} | {_pct(lv['L3'])} | {_pct(lv['L4'])} |")
+                     f"{c['max_new_tokens']} | {c['repair']} | {s['cases']} | {pct(rate['rate'])} | "
+                     f"{pct(rate['ci95'][0])}-{pct(rate['ci95'][1])} | {pct(s['after_repair']['rate'])} | "
+                     f"{pct(lv['L1'])} | {pct(lv['L2'])} | {pct(lv['L3'])} | {pct(lv['L4'])} |")
     table = "\n".join(lines) + "\n"
     if out:
         out = Path(out)

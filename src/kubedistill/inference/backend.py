@@ -166,22 +166,15 @@ class TransformersBackend:
 
         ids = self.prompt_ids(messages)
         streamer = callback_streamer(self.tokenizer, on_text) if on_text is not None else None
-        sample = temperature > 0
         with self.lock, torch.no_grad():
             torch.manual_seed(seed)
             start = time.perf_counter()
             output = self.model.generate(
                 input_ids=torch.tensor([ids], device=self.device),
                 attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=self.device),
-                max_new_tokens=max_new_tokens, do_sample=sample, temperature=temperature if sample else None,
-                top_p=None, top_k=None, streamer=streamer,
-                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
+                streamer=streamer, **self._decoding(max_new_tokens, temperature))
             seconds = time.perf_counter() - start
-        new = output[0, len(ids):].tolist()
-        stops = _stop_ids(self.model.generation_config, self.tokenizer)
-        ended = bool(new) and new[-1] in stops
-        text = self.tokenizer.decode(new, skip_special_tokens=True)
-        return Generation(text, len(new), len(ids), seconds, truncated=not ended and len(new) >= max_new_tokens)
+        return self._finish(output[0, len(ids):].tolist(), len(ids), seconds, max_new_tokens)
 
     def generate_batch(self, conversations: list[list[dict[str, str]]], max_new_tokens: int,
                        temperature: float = 0.0, seed: int = 0) -> list[Generation]:
@@ -192,26 +185,37 @@ class TransformersBackend:
 
         prompts = [self.prompt_ids(m) for m in conversations]
         width = max(len(p) for p in prompts)
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        pad = self._pad_id()
         ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
-        sample = temperature > 0
         with self.lock, torch.no_grad():
             torch.manual_seed(seed)
             start = time.perf_counter()
-            output = self.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                         do_sample=sample, temperature=temperature if sample else None, top_p=None,
-                                         top_k=None, pad_token_id=pad)
+            output = self.model.generate(input_ids=ids, attention_mask=mask,
+                                         **self._decoding(max_new_tokens, temperature))
             seconds = (time.perf_counter() - start) / len(prompts)
+        return [self._finish(row, len(prompt), seconds, max_new_tokens)
+                for row, prompt in zip(output[:, width:].tolist(), prompts, strict=True)]
+
+    def _pad_id(self) -> int:
+        pad = self.tokenizer.pad_token_id
+        return pad if pad is not None else self.tokenizer.eos_token_id
+
+    def _decoding(self, max_new_tokens: int, temperature: float) -> dict:
+        """generate() settings: greedy unless a temperature is given, and no sampling filters of the model's own
+        generation config (top_p/top_k) slipping in."""
+        sample = temperature > 0
+        return {"max_new_tokens": max_new_tokens, "do_sample": sample, "temperature": temperature if sample else None,
+                "top_p": None, "top_k": None, "pad_token_id": self._pad_id()}
+
+    def _finish(self, new: list[int], prompt_tokens: int, seconds: float, max_new_tokens: int) -> Generation:
+        """The answer up to and including its first end-of-turn token (a batch row is padded after it)."""
         stops = _stop_ids(self.model.generation_config, self.tokenizer)
-        results = []
-        for row, prompt in zip(output[:, width:].tolist(), prompts, strict=True):
-            end = next((i + 1 for i, token in enumerate(row) if token in stops), None)
-            new = row[:end] if end else row
-            text = self.tokenizer.decode(new, skip_special_tokens=True)
-            results.append(Generation(text, len(new), len(prompt), seconds,
-                                      truncated=end is None and len(new) >= max_new_tokens))
-        return results
+        end = next((i + 1 for i, token in enumerate(new) if token in stops), None)
+        new = new[:end] if end else new
+        text = self.tokenizer.decode(new, skip_special_tokens=True)
+        return Generation(text, len(new), prompt_tokens, seconds,
+                          truncated=end is None and len(new) >= max_new_tokens)
 
 
 def _stop_ids(generation_config: Any, tokenizer: Any) -> set[int]:

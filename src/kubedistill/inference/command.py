@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from kubedistill.errors import EXIT_FINDINGS, EXIT_OK, UserError
 from kubedistill.inference.backend import BACKENDS, DTYPES, ModelRef
 from kubedistill.inference.verdict import Verdict
 from kubedistill.prompts import PROMPT_MODES
+from kubedistill.sources.store import write_text_atomic
 
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
 MAX_INSTRUCTION_BYTES = 64 * 1024
@@ -97,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
 
     instruction = read_instruction(args.instruction)
     verifier = verifier_for(args)
+    if args.output and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
+        raise UserError(f"-o {args.output}: its folder does not exist", "create it, or choose another path")
     backend = load_backend(model_ref(args))
     stream = sys.stderr.isatty() if args.stream is None else args.stream
 
@@ -114,9 +116,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(manifest if manifest.endswith("\n") else manifest + "\n")
         sys.stdout.flush()
         if args.output:
-            target = Path(args.output)
-            tmp = target.with_name(f".{target.name}.tmp")
-            tmp.write_text(manifest, encoding="utf-8")
-            os.replace(tmp, target)
+            try:
+                write_text_atomic(args.output, manifest)
+            except OSError as exc:
+                raise UserError(f"cannot write -o {args.output}: {exc.strerror or exc}") from None
     print(describe(final.verdict, len(outcome.attempts)), file=sys.stderr)
     return EXIT_OK if final.verdict.passed else EXIT_FINDINGS

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from kubedistill.config import load_config
+from kubedistill.corpus.engine import ENGINES
 from kubedistill.errors import EXIT_OK
 from kubedistill.pipeline.run import Pipeline, PipelineConfig, with_out
 
@@ -26,7 +27,7 @@ SHARED_REAL_MANIFESTS = "../shared/data/real-manifests"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML config (see configs/pipeline/); default: the embedded quickstart")
     parser.add_argument("--out", help="output folder (default: the config's out)")
-    parser.add_argument("--engine", choices=("local", "ray"), help="where the corpus map stage runs")
+    parser.add_argument("--engine", choices=ENGINES, help="where the corpus map stage runs")
     parser.add_argument("--ray-address", help="a running Ray cluster for --engine ray (auto, ray://HEAD:10001)")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. train.max_steps=10")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)

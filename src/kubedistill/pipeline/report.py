@@ -8,22 +8,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from kubedistill.evaluation.report import headline, pct
 from kubedistill.inference.verdict import FAIL_LEVELS
 from kubedistill.plots import pyplot, save
 
 
 def _json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
-def _rate(summary: dict) -> str:
-    rate = summary["full_pass_at_1"]
-    return f"{_pct(rate['rate'])} ({rate['passed']}/{rate['total']}; 95% CI {_pct(rate['ci95'][0])}-" \
-           f"{_pct(rate['ci95'][1])})"
 
 
 def _levels_plot(path: Path, runs: dict[str, dict]) -> None:
@@ -82,15 +73,15 @@ def write_pipeline_report(out: Path, folder: Path, config: Any) -> dict:
              f"`{config.eval.policy}`.", ""]
     improved = None
     if student:
-        lines += [f"**Student full-pass@1: {_rate(student)}**"]
+        lines += [f"**Student full-pass@1: {headline(student)}**"]
         if baseline:
             improved = student["full_pass_at_1"]["rate"] > baseline["full_pass_at_1"]["rate"]
-            lines += [f"**Base model zero-shot: {_rate(baseline)}**", ""]
+            lines += [f"**Base model zero-shot: {headline(baseline)}**", ""]
         lines += ["", "| run | full-pass@1 | " + " | ".join(f"passes {lv}" for lv in FAIL_LEVELS) + " |",
                   "|---" * (len(FAIL_LEVELS) + 2) + "|"]
         for name, summary in runs.items():
-            lines.append(f"| {name} | {_pct(summary['full_pass_at_1']['rate'])} | " +
-                         " | ".join(_pct(summary["level_pass_rate"][lv]) for lv in FAIL_LEVELS) + " |")
+            lines.append(f"| {name} | {pct(summary['full_pass_at_1']['rate'])} | " +
+                         " | ".join(pct(summary["level_pass_rate"][lv]) for lv in FAIL_LEVELS) + " |")
         lines += ["", "![pass rate by level](levels.png)", ""]
     if corpus:
         funnel = ", ".join(f"{label} {value}" for label, value in corpus.get("funnel", []))

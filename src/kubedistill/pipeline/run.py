@@ -15,10 +15,11 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from kubedistill.corpus.build import CorpusConfig
+from kubedistill.corpus.engine import ENGINES
 from kubedistill.errors import UserError
 from kubedistill.evaluation.run import EvalConfig
 from kubedistill.sources.run import SourcesConfig
@@ -45,6 +46,10 @@ class EvalStage:
     dtype: str = "auto"
     """transformers backend: auto (float32 on a CPU, bfloat16 on a GPU) | float32 | bfloat16."""
 
+    def config(self, **fixed: object) -> EvalConfig:
+        """The evaluation settings: every field of this stage but ``baseline`` is an EvalConfig field."""
+        return EvalConfig(**{f.name: getattr(self, f.name) for f in fields(self) if f.name != "baseline"}, **fixed)
+
 
 @dataclass
 class PipelineConfig:
@@ -64,12 +69,9 @@ class PipelineConfig:
     def problems(self) -> list[str]:
         found = [f"sources: {p}" for p in self.sources.problems()]
         found += [f"train: {p}" for p in self.train.problems()]
-        probe = EvalConfig(prompt=self.eval.prompt, max_new_tokens=self.eval.max_new_tokens, limit=self.eval.limit,
-                          repair=self.eval.repair, backend=self.eval.backend, policy=self.eval.policy,
-                          jobs=self.eval.jobs, batch_size=self.eval.batch_size, dtype=self.eval.dtype)
-        found += [f"eval: {p}" for p in probe.problems()]
-        if self.engine not in ("local", "ray"):
-            found.append(f"engine must be local or ray, not {self.engine!r}")
+        found += [f"eval: {p}" for p in self.eval.config().problems()]
+        if self.engine not in ENGINES:
+            found.append(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
         return found
 
 
@@ -131,13 +133,10 @@ class Pipeline:
         return fit(self.config.train, self.out / "corpus", folder, resume=resume, progress=self.progress)
 
     def eval_config(self, adapter: str) -> EvalConfig:
-        e = self.config.eval
-        corpus = str(self.out / "corpus")
-        return EvalConfig(model=self.config.train.model, adapter=adapter, split="test", corpus=corpus,
-                          prompt=e.prompt, max_new_tokens=e.max_new_tokens, repair=e.repair, backend=e.backend,
-                          jobs=e.jobs, limit=e.limit, policy=e.policy, batch_size=e.batch_size, dtype=e.dtype,
-                          k8s_version=self.config.corpus.filter.k8s_version,
-                          cache_dir=str(self.out / ".generations"), model_cache=self.config.train.cache_dir)
+        c = self.config
+        return c.eval.config(model=c.train.model, adapter=adapter, split="test", corpus=str(self.out / "corpus"),
+                             k8s_version=c.corpus.filter.k8s_version, cache_dir=str(self.out / ".generations"),
+                             model_cache=c.train.cache_dir)
 
     def _eval(self, folder: Path, adapter: str) -> dict:
         from kubedistill.evaluation.run import evaluate

@@ -172,16 +172,16 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
         return await call_next(request)
 
     async def read_json(request: Request) -> Any:
+        too_large = ApiError(413, f"the request body is larger than {settings.max_body_bytes} bytes",
+                             code="request_too_large")
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
-            raise ApiError(413, f"the request body is larger than {settings.max_body_bytes} bytes",
-                           code="request_too_large")
+            raise too_large
         body = bytearray()
-        async for chunk in request.stream():
+        async for chunk in request.stream():  # a missing or false length header is caught here
             body += chunk
             if len(body) > settings.max_body_bytes:
-                raise ApiError(413, f"the request body is larger than {settings.max_body_bytes} bytes",
-                               code="request_too_large")
+                raise too_large
         try:
             return json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:

@@ -87,10 +87,6 @@ def _server_class() -> type:
     return GracefulServer
 
 
-def _GracefulServer(config):
-    return _server_class()(config)
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn

@@ -26,7 +26,7 @@ from typing import Any
 from kubedistill.errors import UserError
 from kubedistill.progress import Progress
 from kubedistill.sources.store import write_json_atomic
-from kubedistill.train.data import collate, encode, length_grouped_order, read_split
+from kubedistill.train.data import IGNORE, collate, encode, length_grouped_order, read_split
 from kubedistill.train.step import Prefix, answer_loss, shared_prefix
 
 PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -207,7 +207,7 @@ def evaluate(model: Any, data: list[dict], pad_id: int, device: Any = None) -> f
     with torch.no_grad():
         for example in data:
             batch = {k: v.to(device or model.device) for k, v in collate([example], pad_id).items()}
-            n = int((batch["labels"][:, 1:] != -100).sum())
+            n = int((batch["labels"][:, 1:] != IGNORE).sum())
             losses += float(answer_loss(model, batch)) * n
             tokens += n
     model.train()
@@ -357,13 +357,10 @@ def save(model: Any, tokenizer: Any, config: TrainConfig, corpus: Path, out: Pat
 
 
 def _loss_plot(out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from kubedistill.plots import pyplot, save
 
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig, ax = pyplot().subplots(figsize=(7, 3.5))
     ax.plot([r["step"] for r in rows], [r["loss"] for r in rows], label="train")
     val = [r for r in rows if "val_loss" in r]
     if val:
@@ -371,5 +368,4 @@ def _loss_plot(out: Path) -> None:
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.legend()
-    fig.savefig(out / "loss.png", dpi=90, metadata={"Software": None})
-    plt.close(fig)
+    save(fig, out / "loss.png", tight=False)
