@@ -70,9 +70,10 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path, sig):
     proc = _sources_cli(out, n)
     _wait_for_lines(out / "pairs.jsonl", 100, proc)
     os.kill(proc.pid, sig)
-    proc.wait(timeout=30)
+    _, first_stderr = proc.communicate(timeout=30)
     written = (out / "pairs.jsonl").read_bytes().count(b"\n")
-    assert 0 < written < n
+    # on failure, say whether the run ignored the signal or finished before it landed
+    assert 0 < written < n, (proc.returncode, first_stderr.decode()[-2000:])
     if sig == signal.SIGINT:
         assert proc.returncode == 130
     resumed = _sources_cli(out, n)
