@@ -49,8 +49,11 @@ def test_partial_last_line_is_repaired(tmp_path):
 
 
 def _sources_cli(out, n: int) -> subprocess.Popen:
+    # A test run started in the background by a non-interactive shell inherits SIGINT as ignored, and so would
+    # the child: give it the default disposition, so that the SIGINT the test sends is the one a user's Ctrl-C is.
     return subprocess.Popen([sys.executable, "-m", "kubedistill", "sources", "--out", str(out), f"synthetic.n={n}",
-                             "seed=2", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+                             "seed=2", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_lines(path, minimum: int, proc: subprocess.Popen) -> None:
