@@ -32,7 +32,7 @@ from kubedistill.verify.schema import (
     describe_missing,
 )
 from kubedistill.verify.stream import Chunk, decoded_blocks, split_documents, text_blocks
-from kubedistill.verify.syntax import locate, parse_stream, subnode
+from kubedistill.verify.syntax import ParsedDoc, parse_stream, subnode
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class Verifier:
                 spec: TaskSpec | None) -> None:
         if parsed.issues:
             pending.append(_Pending(result))
-            self._record(result, 1, parsed.issues, parsed.node, offset)
+            self._record(result, 1, parsed.issues, parsed, offset)
             return
         if parsed.data is None:
             result.status = Status.EMPTY
@@ -158,27 +158,27 @@ class Verifier:
             return
         items = _list_items(parsed.data)
         if items is None:
-            self._document(pending, result, parsed.data, parsed.node, offset, spec)
+            self._document(pending, result, parsed.data, parsed, offset, spec)
             return
         for i, item in enumerate(items):
             node = subnode(parsed.node, f"/items/{i}")
             line = node.start_mark.line + 1 + offset if node else result.line
-            self._document(pending, DocumentResult(result.file, result.doc, line=line, item=i), item, node, offset,
-                           spec)
+            self._document(pending, DocumentResult(result.file, result.doc, line=line, item=i), item,
+                           ParsedDoc(parsed.index, tree=node), offset, spec)
 
-    def _document(self, pending: list[_Pending], result: DocumentResult, doc: Any, node: Any, offset: int,
+    def _document(self, pending: list[_Pending], result: DocumentResult, doc: Any, where: ParsedDoc, offset: int,
                   spec: TaskSpec | None) -> None:
         item = _Pending(result)
         slot = len(pending)
         pending.append(item)
         if not isinstance(doc, dict):
             self._record(result, 1, [Issue("L1-NOT-MAPPING", "", "list item is not a mapping",
-                                           "each item of a List is a Kubernetes object")], node, offset)
+                                           "each item of a List is a Kubernetes object")], where, offset)
             return
         self._describe(result, doc)
-        self._single(result, doc, node, offset)
+        self._single(result, doc, where, offset)
         # L4 reads only objects whose types L2 has vouched for (or all, when L2 was not asked for).
-        if result.failed_level not in (1, 2) and isinstance(doc.get("kind"), str):
+        if 4 in self.config.levels and result.failed_level not in (1, 2) and isinstance(doc.get("kind"), str):
             item.facts = extract(slot, doc)
             item.data = doc if spec is not None else None
 
@@ -189,16 +189,16 @@ class Verifier:
         result.namespace = str(meta.get("namespace") or "")
         result.api_version = str(doc.get("apiVersion") or "")
 
-    def _single(self, result: DocumentResult, doc: dict, node: Any, offset: int) -> None:
+    def _single(self, result: DocumentResult, doc: dict, where: ParsedDoc, offset: int) -> None:
         """L2 and L3 for one document; stops at the first level with an error."""
         levels = self.config.levels
-        if 2 in levels and not self._record(result, 2, self._level2(result, doc), node, offset):
+        if 2 in levels and not self._record(result, 2, self._level2(result, doc), where, offset):
             return
         if result.status == Status.SKIPPED:
             return
         if 3 in levels:
             issues = [i for check in checks_for(3, doc.get("kind")) for i in check(doc, self.config.policy)]
-            self._record(result, 3, issues, node, offset)
+            self._record(result, 3, issues, where, offset)
 
     def _level2(self, result: DocumentResult, doc: dict) -> list[Issue]:
         api_version, kind = doc.get("apiVersion"), doc.get("kind")
@@ -234,22 +234,27 @@ class Verifier:
                     issues := found.get(slot)):
                 self._record(result, 4, issues, None, 0)
 
-    def _record(self, result: DocumentResult, level: int, issues: Iterable[Issue], node: Any, offset: int) -> bool:
-        """Add a level's findings; returns False (stop) when any of them is an error."""
+    def _record(self, result: DocumentResult, level: int, issues: Iterable[Issue], where: ParsedDoc | None,
+                offset: int) -> bool:
+        """Add a level's findings; returns False (stop) when any of them is an error.
+
+        ``where`` gives the document's node tree to position findings; a fast-parsed document composes it only
+        here, when it has findings."""
         failed = False
         for issue in issues:
-            result.findings.append(self._finding(issue, level, result, node, offset))
+            result.findings.append(self._finding(issue, level, result, where, offset))
             failed |= issue.severity == "error"
         if failed:
             result.failed_level = level
             result.status = Status.INVALID
         return not failed
 
-    def _finding(self, issue: Issue, level: int, result: DocumentResult, node: Any = None, offset: int = 0) -> Finding:
+    def _finding(self, issue: Issue, level: int, result: DocumentResult, where: ParsedDoc | None = None,
+                 offset: int = 0) -> Finding:
         """Locate an issue in the file: positions inside a document are shifted by the document's offset."""
         line, column = issue.line, issue.column
-        if line is None and node is not None and issue.path:
-            line, column = locate(node, issue.path) or (None, None)
+        if line is None and where is not None and issue.path:
+            line, column = where.locate(issue.path) or (None, None)
         if line is None:
             line = result.line
         else:

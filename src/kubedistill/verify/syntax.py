@@ -1,10 +1,14 @@
 """L1: YAML syntax, parsed safely and within bounds.
 
-Parsing uses libyaml (``yaml.CSafeLoader``) for the scanner and composer and our own constructor
+The exact path uses libyaml (``yaml.CSafeLoader``) for the scanner and composer and our own constructor
 for the data, because we need what PyYAML's safe constructor does not give: duplicate keys as
 errors, Kubernetes' YAML-to-JSON view of scalars (timestamps stay strings, scalar keys become
 strings), and bounds on nesting depth and alias expansion so that a hostile file (billion laughs,
 100,000 nested brackets) fails fast instead of exhausting memory or the C stack.
+
+Composing Python node objects is most of the verifier's time, so a document first tries the fast path of
+``fastyaml`` (a Rust parser, trusted only where it provably builds what this module would build); the
+node tree that positions findings is then composed only for documents with findings.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from kubedistill.verify import fastyaml
 from kubedistill.verify.finding import Issue
 
 MAX_DEPTH = 200
@@ -36,13 +41,34 @@ _COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
 
 @dataclass(slots=True)
 class ParsedDoc:
-    """One document of a stream: its data (None when it failed L1), the node tree, and L1 issues."""
+    """One document of a stream: its data (None when it failed L1), its node tree, and L1 issues.
+
+    A fast-parsed document keeps its ``source`` text instead of a tree; ``node`` composes the tree on first
+    use (only documents with findings to position need it).
+    """
 
     index: int
     data: Any = None
-    node: yaml.Node | None = None
+    tree: yaml.Node | None = None
     line: int | None = None
     issues: list[Issue] = field(default_factory=list)
+    source: str | None = None
+
+    def locate(self, path: str) -> tuple[int, int] | None:
+        """Line and column (1-based, within the document) where a JSON-pointer path is written."""
+        return locate(self.node, path)
+
+    @property
+    def node(self) -> yaml.Node | None:
+        if self.tree is None and self.source is not None:
+            loader = _PositionLoader(self.source)
+            try:
+                self.tree = loader.get_single_node()
+            except yaml.YAMLError:  # cannot happen for a source the fast path accepted; positions are optional
+                self.source = None
+            finally:
+                loader.dispose()
+        return self.tree
 
 
 class SyntaxProblem(Exception):
@@ -123,12 +149,9 @@ class _FastLoader(yaml.CSafeLoader):
     """
 
     _cache: ClassVar[dict[str, str]] = {}
-
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        return None
-
-    def ascend_resolver(self) -> None:
-        return None
+    # Path resolvers are not used: C callables that ignore their arguments spare a Python frame per node.
+    descend_resolver = staticmethod("".format)
+    ascend_resolver = staticmethod("".format)
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
         if kind is yaml.ScalarNode:
@@ -141,6 +164,19 @@ class _FastLoader(yaml.CSafeLoader):
                     self._cache[value] = tag
             return tag
         return "tag:yaml.org,2002:seq" if kind is yaml.SequenceNode else "tag:yaml.org,2002:map"
+
+
+class _PositionLoader(yaml.CSafeLoader):
+    """libyaml's composer for node positions only: no tags are resolved.
+
+    Composing calls the resolver hooks from C for every node; ``str.format`` of a string without fields is a C
+    callable that accepts and ignores any arguments, so these hooks cost no Python frame. Used only for text
+    the fast path has already parsed, where the tree serves to position findings.
+    """
+
+    resolve = staticmethod(_STR.format)
+    descend_resolver = staticmethod("".format)
+    ascend_resolver = staticmethod("".format)
 
 
 class _Builder:
@@ -207,10 +243,16 @@ class _Builder:
         if convert is None:
             raise self.problem("L1-TAG", f"unsupported YAML tag {tag!r}", node,
                                "Kubernetes manifests use only plain YAML types; remove the tag")
-        return convert(self._scalar, node)
+        try:
+            return convert(self._scalar, node)
+        except ValueError:  # PyYAML's int pattern admits digitless forms such as 0x_ or 0b_, then int() fails
+            if node.style is not None or node.tag != "tag:yaml.org,2002:int":
+                raise self.problem("L1-TAG", f"{node.value!r} is not a valid {tag.rsplit(':', 1)[-1]}", node,
+                                   "write the value without the explicit tag") from None
+            return node.value
 
 
-_STRING_LIKE = frozenset({_STR, "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value", "tag:yaml.org,2002:binary"})
+_STRING_LIKE = fastyaml.STRING_LIKE_TAGS
 _CONVERT = {
     "tag:yaml.org,2002:int": _SAFE.construct_yaml_int,
     "tag:yaml.org,2002:float": _SAFE.construct_yaml_float,
@@ -273,7 +315,11 @@ def _expanded_size(root: yaml.Node) -> int:
 def parse_stream(text: str) -> Iterator[ParsedDoc]:
     """Yield every document of a YAML stream; a syntax error ends the stream at that document."""
     lines: list[str] | None = None
-    if _needs_depth_guard(text):
+    guard = _needs_depth_guard(text)
+    if not guard and (fast := fastyaml.load(text, MAX_DEPTH)) is not None:
+        yield ParsedDoc(0, data=fast, line=fastyaml.first_content_line(text), source=text)
+        return
+    if guard:
         try:
             ok, mark = _event_depth_ok(text)
         except yaml.YAMLError:
@@ -302,7 +348,7 @@ def parse_stream(text: str) -> Iterator[ParsedDoc]:
 
 
 def _construct(index: int, node: yaml.Node, may_alias: bool) -> ParsedDoc:
-    doc = ParsedDoc(index, node=node, line=node.start_mark.line + 1)
+    doc = ParsedDoc(index, tree=node, line=node.start_mark.line + 1)
     if may_alias and _expanded_size(node) > MAX_EXPANDED_NODES:
         doc.issues.append(_mark_issue("L1-ALIAS-BOMB", f"aliases expand to more than {MAX_EXPANDED_NODES:,} nodes",
                                       node.start_mark, "do not nest aliases of aliases"))
@@ -332,7 +378,10 @@ def _walk(node: yaml.Node, path: str) -> tuple[yaml.Node, Any]:
     for part in parts:
         step = None
         if isinstance(best, yaml.MappingNode):
-            step = next(((k, v) for k, v in best.value if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+            for key, value in best.value:
+                if key.value == part and type(key) is yaml.ScalarNode:
+                    step = (key, value)
+                    break
         elif isinstance(best, yaml.SequenceNode) and part.isdigit() and int(part) < len(best.value):
             item = best.value[int(part)]
             step = (item, item)

@@ -1,0 +1,123 @@
+"""The fast YAML path (yaml_rs) must build exactly what the exact path (libyaml + our constructor) builds.
+
+yaml_rs follows YAML 1.2, Kubernetes and the exact path YAML 1.1; every case here is one where the two readings
+differ or where only the exact path has the bounds and messages we need. Each is parsed both ways and compared:
+data, L1 issues and the document's line.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kubedistill.verify import Verifier, VerifyConfig, fastyaml, syntax
+from kubedistill.verify.stream import decoded_blocks, split_documents
+
+
+def _exact(text: str) -> list:
+    saved, fastyaml.yaml_rs = fastyaml.yaml_rs, None
+    try:
+        return [(d.data, d.line, [i.rule for i in d.issues]) for d in syntax.parse_stream(text)]
+    finally:
+        fastyaml.yaml_rs = saved
+
+
+def _both(text: str) -> tuple[list, list, bool]:
+    docs = list(syntax.parse_stream(text))
+    fast = bool(docs) and docs[0].source is not None
+    return [(d.data, d.line, [i.rule for i in d.issues]) for d in docs], _exact(text), fast
+
+
+YAML_11_CASES = [
+    "a: yes\n", "a: On\n", "a: n\n", "on: push\n", "a: 0755\n", "a: -0755\n", "a: 09\n", "a: 0o17\n", "a: 0b101\n",
+    "a: 0x1F\n", "a: 1_000\n", "a: _1\n", "a: 1e3\n", "a: 0.1e5\n", "a: 1:20\n", "a: 190:20:30.15\n", "a: .inf\n",
+    "a: .NaN\n", "a: 2024-01-01\n", "a: =\n", "<<: {b: 1}\nc: 2\n", "a: &x 1\nb: *x\n", "a: !!str 5\n", "a: !foo x\n",
+    "a: [x:]\n", "a: [:0]\n", "a: {b: :c}\n", "a:\tb\n", "a: b\na: c\n", "1: x\n", "true: x\n", "null: x\n",
+    "? [a]\n: x\n", "%YAML 1.1\n---\na: 1\n", "a: 1\n---\nb: 2\n", "a: |\n  text", "a: >\n  folded",
+    "- a\n- b\n", "just a scalar\n", "", "# only a comment\n", "--- # comment\na: 1\n", "\n\n  a: 1\n",
+    "a:\n  0755\n", "a: [1, 0755]\n", "a: {b: 0755}\n", "a: 'yes'\nb: \"0755\"\nc: \"true\"\n",
+    "spec:\n  defaultMode: 0400\n", "cmd: if [ ! -f x ]; then y; fi\n", "rule: a || !has(b)\n",
+    "args: [\"--addr=:8080\", '-v']\n", "a: x:1\n", "a:{b}\n", "a: 1.5\n", "a: -1\n", "a: +1\n",
+]
+
+
+@pytest.mark.parametrize("text", YAML_11_CASES)
+def test_fast_path_agrees_with_the_exact_path(text):
+    fast, exact, _ = _both(text)
+    assert fast == exact
+
+
+def test_fast_path_is_taken_for_a_plain_manifest_and_refused_for_yaml_11_forms():
+    plain = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: 'true'\n  b: \"0755\"\n  c: '80'\n"
+    assert _both(plain)[2]
+    # a quoted 'yes' reads as a string on both paths, but the fast parser's data cannot tell it from a plain yes
+    assert not _both("a: 'yes'\n")[2]
+    for text in ("a: yes\n", "a: 0755\n", "a: 1e3\n", "a: !foo x\n", "a: &x 1\n", "a: [x:]\n", "a:\tb\n"):
+        assert not _both(text)[2], text
+
+
+def test_exhaustive_short_number_like_scalars():
+    """Every scalar of up to three characters from the characters that make YAML numbers, in block and flow
+    positions: where the fast path answers, it answers like the exact path."""
+    alphabet = "01+-._:eExob"
+    templates = ("k: {}\n", "{}: v\n", "k: [{}]\n", "k: {{a: {}}}\n", "- {}\n", "k:\n  {}\n")
+    for size in (1, 2, 3):
+        for chars in itertools.product(alphabet, repeat=size):
+            for template in templates:
+                text = template.format("".join(chars))
+                fast, exact, _ = _both(text)
+                assert fast == exact, text
+
+
+_SCALAR = st.sampled_from(["yes", "no", "on", "off", "y", "true", "True", "null", "~", "0755", "09", "0o17", "1_0",
+                           "_1", "1e3", "1.5", ".inf", "1:20", "80", "-1", "x", "a b", "x:y", "'q'", '"0755"',
+                           "'yes'", "!t", "[]", "{}", "[a, b]", "{a: b}", "[a:]", "2024-01-01", "=", "<<", ""])
+_KEY = st.sampled_from(["a", "b", "on", "yes", "1", "0755", "true", "null", "'k'", "x_1", "<<"])
+
+
+@st.composite
+def _block_docs(draw, depth: int = 0) -> str:
+    lines = []
+    for key in draw(st.lists(_KEY, min_size=1, max_size=4)):
+        if depth < 2 and draw(st.booleans()):
+            child = draw(_block_docs(depth + 1))
+            lines.append(f"{key}:\n" + "".join(f"  {line}\n" for line in child.splitlines()))
+        elif draw(st.booleans()):
+            items = draw(st.lists(_SCALAR, min_size=1, max_size=3))
+            lines.append(f"{key}:\n" + "".join(f"- {item}\n" for item in items))
+        else:
+            lines.append(f"{key}: {draw(_SCALAR)}\n")
+    return "".join(lines)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_block_docs())
+def test_random_block_documents_agree(text):
+    fast, exact, _ = _both(text)
+    assert fast == exact
+
+
+def test_findings_of_fast_parsed_documents_keep_their_positions():
+    text = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n"
+            "    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n"
+            "      containers:\n      - name: web\n        image: nginx:1.27\n        bogusField: 1\n")
+    assert _both(text)[2]
+    results = Verifier(VerifyConfig(levels=(1, 2))).verify_text(text)
+    [finding] = [f for f in results[0].findings if f.rule == "L2-UNKNOWN-FIELD"]
+    assert (finding.line, finding.column) == (16, 9)
+
+
+def test_real_manifests_parse_alike_on_both_paths(real_dir):
+    root = real_dir
+    fast_docs = total = 0
+    for path in sorted(root.rglob("*.y*ml")):
+        with path.open("rb") as handle:
+            for chunk in split_documents(decoded_blocks(handle)):
+                fast, exact, took_fast = _both(chunk.text)
+                assert fast == exact, f"{path} line {chunk.first_line}"
+                fast_docs += took_fast
+                total += 1
+    assert total > 5000 and fast_docs / total > 0.8  # the fast path serves most real documents
