@@ -14,7 +14,6 @@ scalars in tests/test_fast_yaml.py.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import yaml
 
@@ -166,37 +165,24 @@ class _Doubt(Exception):
     """The fast result might differ from the exact one; parse the document on the exact path."""
 
 
-def _check(value: Any, depth: int, max_depth: int) -> None:
-    """Raise _Doubt unless the fast parser's value is exactly what the exact path would build."""
-    cls = type(value)
-    if cls is dict:
-        if depth >= max_depth:
-            raise _Doubt
-        for key, item in value.items():
+def _check(value: dict | list, depth: int, max_depth: int) -> None:
+    """Raise _Doubt unless the fast parser's collection is exactly what the exact path would build."""
+    if depth >= max_depth:
+        raise _Doubt
+    if type(value) is dict:
+        for key in value:
             if type(key) is not str or (key and key[0] in _SCALAR_FIRST and _ambiguous(key)):
                 raise _Doubt
-            cls = type(item)
-            if cls is str:
-                if item and item[0] in _SCALAR_FIRST and _ambiguous(item):
-                    raise _Doubt
-            elif cls is dict or cls is list:
-                _check(item, depth + 1, max_depth)
-            elif cls is float:
+        value = value.values()
+    for item in value:
+        cls = type(item)
+        if cls is str:
+            if item and item[0] in _SCALAR_FIRST and _ambiguous(item):
                 raise _Doubt
-    elif cls is list:
-        if depth >= max_depth:
+        elif cls is dict or cls is list:
+            _check(item, depth + 1, max_depth)
+        elif cls is float:
             raise _Doubt
-        for item in value:
-            cls = type(item)
-            if cls is str:
-                if item and item[0] in _SCALAR_FIRST and _ambiguous(item):
-                    raise _Doubt
-            elif cls is dict or cls is list:
-                _check(item, depth + 1, max_depth)
-            elif cls is float:
-                raise _Doubt
-    elif cls is float or (cls is str and value and value[0] in _SCALAR_FIRST and _ambiguous(value)):
-        raise _Doubt
 
 
 def first_content_line(text: str) -> int:
