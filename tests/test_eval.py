@@ -130,6 +130,33 @@ def test_a_run_reports_pass_at_1_before_and_after_repair(tmp_path):
     assert (tmp_path / "run" / "plots" / "failures_by_level.png").stat().st_size > 1000
 
 
+class ScriptedBatch(Scripted):
+    """Scripted, with a batch call as the transformers backend has; records the size of every batch."""
+
+    def __init__(self, answers: list[str]) -> None:
+        super().__init__(answers)
+        self.batches: list[int] = []
+
+    def generate_batch(self, conversations, max_new_tokens, temperature=0.0, seed=0):
+        self.batches.append(len(conversations))
+        return [self.generate(m, max_new_tokens, temperature, seed) for m in conversations]
+
+
+def test_batched_runs_generate_each_repair_round_as_one_batch(tmp_path):
+    tasks = _tasks(tmp_path, n=5)
+    batched = ScriptedBatch([WRONG_NAME, GOOD])
+    summary = evaluate(EvalConfig(split=str(tasks), repair=1, batch_size=3), tmp_path / "b", backend=batched)
+    # slices of 3 and 2: first answers together, then the failed ones' repairs together; nothing one by one
+    assert batched.batches == [3, 3, 2, 2] and len(batched.calls) == 10
+    single = Scripted([WRONG_NAME, GOOD])
+    alone = evaluate(EvalConfig(split=str(tasks), repair=1), tmp_path / "s", backend=single)
+    assert summary["after_repair"] == alone["after_repair"] and summary["after_repair"]["passed"] == 5
+    # a slice whose answers pass at once asks for no repairs
+    passing = ScriptedBatch([GOOD])
+    evaluate(EvalConfig(split=str(tasks), repair=2, batch_size=5), tmp_path / "p", backend=passing)
+    assert passing.batches == [5]
+
+
 def test_an_interrupted_run_resumes_and_the_cache_saves_regeneration(tmp_path):
     tasks = _tasks(tmp_path, n=4)
     config = EvalConfig(split=str(tasks), cache_dir=str(tmp_path / "cache"))

@@ -21,7 +21,7 @@ from kubedistill.evaluation import cloudeval
 from kubedistill.evaluation.metrics import summarize
 from kubedistill.evaluation.tasks import Task, load_tasks, tasks_path
 from kubedistill.inference.backend import BACKENDS, DTYPES, Backend, Generation, ModelRef, load_backend, resolve_backend
-from kubedistill.inference.repair import Outcome, solve
+from kubedistill.inference.repair import Outcome, attempt_of, repair_messages, solve
 from kubedistill.progress import Progress
 from kubedistill.prompts import PROMPT_MODES, chat, prompt_hash
 from kubedistill.sources.cache import AnswerCache
@@ -46,7 +46,8 @@ class EvalConfig:
     jobs: int = 1
     """Parallel generators, each with its own copy of the model and cores/jobs threads."""
     batch_size: int = 1
-    """First answers generated this many at a time (transformers backend; repairs run one by one)."""
+    """Answers generated this many at a time (transformers backend): the first answers of a slice of tasks
+    together, then each repair round's answers of that slice together."""
     limit: int = 0
     """Evaluate only the first N tasks (0: all)."""
     policy: str = "restricted"
@@ -158,6 +159,24 @@ def case_record(task: Task, outcome: Outcome, prompt: str) -> dict:
     }
 
 
+def _prefill_rounds(generator: CachedGenerator, verifier: Verifier, config: EvalConfig, part: list[Task]) -> None:
+    """Generate a slice's answers as batches, one per round: the conversations are the ones ``solve`` will ask
+    for (same messages, same cache keys), each repair built from the cached answer of the round before."""
+    asks = {t.id: chat(config.prompt, t.instruction) for t in part}
+    conversations = dict(asks)
+    for round_ in range(config.repair + 1):
+        generator.prefill(list(conversations.values()))
+        if round_ == config.repair:
+            return
+        failing = {}
+        for task in part:
+            if task.id in conversations:
+                attempt = attempt_of(generator(conversations[task.id]), verifier, task.spec)
+                if not attempt.verdict.passed:
+                    failing[task.id] = repair_messages(asks[task.id], attempt)
+        conversations = failing
+
+
 def _read_done(path: Path) -> dict[str, dict]:
     """Cases already finished by an interrupted run; a torn last line (a crash mid-write) is dropped."""
     done: dict[str, dict] = {}
@@ -215,14 +234,15 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
         return record
 
     def batched(items: list[Task]):
-        """Tasks in order; with batch_size > 1 the first answers of each slice are generated together first."""
+        """Tasks in order; with batch_size > 1 each slice's answers are generated together first, round by round
+        (first answers, then the repairs of those that failed), so that ``one`` finds them all in the cache."""
         size = config.batch_size if jobs == 1 else 1
         for start in range(0, len(items), size):
             part = items[start:start + size]
             if size > 1:
                 generator = generators.get()
                 try:
-                    generator.prefill([chat(config.prompt, t.instruction) for t in part])
+                    _prefill_rounds(generator, verifier, config, part)
                 finally:
                     generators.put(generator)
             yield from part

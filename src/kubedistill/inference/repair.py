@@ -48,6 +48,12 @@ class Outcome:
         return self.attempts[-1]
 
 
+def attempt_of(gen: Generation, verifier: Verifier, spec: TaskSpec | None) -> Attempt:
+    """A generation with the verifier's verdict on it."""
+    return Attempt(gen.text, judge(gen.text, verifier, spec, gen.truncated), gen.tokens, gen.prompt_tokens,
+                   gen.seconds, gen.truncated)
+
+
 def repair_messages(messages: list[dict[str, str]], attempt: Attempt) -> list[dict[str, str]]:
     return [*messages, {"role": "assistant", "content": attempt.text},
             {"role": "user", "content": REPAIR_REQUEST.format(feedback=attempt.verdict.feedback())}]
@@ -62,9 +68,7 @@ def solve(backend: Backend, verifier: Verifier, messages: list[dict[str, str]], 
     outcome = Outcome()
     conversation = messages
     for round_ in range(repair + 1):
-        gen: Generation = call(conversation)
-        attempt = Attempt(gen.text, judge(gen.text, verifier, spec, gen.truncated), gen.tokens, gen.prompt_tokens,
-                          gen.seconds, gen.truncated)
+        attempt = attempt_of(call(conversation), verifier, spec)
         outcome.attempts.append(attempt)
         if attempt.verdict.passed or round_ == repair:
             break
