@@ -41,6 +41,8 @@ YAML_11_CASES = [
     "a:\n  0755\n", "a: [1, 0755]\n", "a: {b: 0755}\n", "a: 'yes'\nb: \"0755\"\nc: \"true\"\n",
     "spec:\n  defaultMode: 0400\n", "cmd: if [ ! -f x ]; then y; fi\n", "rule: a || !has(b)\n",
     "args: [\"--addr=:8080\", '-v']\n", "a: x:1\n", "a:{b}\n", "a: 1.5\n", "a: -1\n", "a: +1\n",
+    "a: &&\n", "a: && b\n", "rule: a && b\n", "a: |\n", "a: >+\n\n", "- |\n", "a: | # note\n   \n",
+    "a: |\n  x\nb: |\n",
 ]
 
 
@@ -68,6 +70,30 @@ def test_exhaustive_short_number_like_scalars():
         for chars in itertools.product(alphabet, repeat=size):
             for template in templates:
                 text = template.format("".join(chars))
+                fast, exact, _ = _both(text)
+                assert fast == exact, text
+
+
+def test_exhaustive_short_scalars_with_indicators():
+    """Every scalar of up to three characters from YAML's indicators, in block and flow positions (this is how
+    ``k: &&`` (an anchor named '&' to yaml_rs, an error to libyaml) and ``k: [|]`` were found)."""
+    alphabet = "a1:, []{}'\"!&*#-|>%@`"
+    templates = ("k: {}\n", "- {}\n", "k: [{}]\n", "k: {{{}}}\n", "k: {{a: {}}}\n", "k: x, {}\n", "k:{}\n",
+                 "{}: v\n")
+    for size in (1, 2, 3):
+        for chars in itertools.product(alphabet, repeat=size):
+            for template in templates:
+                text = template.format("".join(chars))
+                fast, exact, _ = _both(text)
+                assert fast == exact, text
+
+
+def test_block_scalars_at_the_end_of_a_document():
+    """libyaml keeps no line break for an empty block scalar or one the text ends inside; yaml_rs adds one."""
+    for header in ("|", "|+", "|-", ">", ">+", ">-", "|2", ">1+", "| # c"):
+        for body in ("", "\n", "\n\n", "  a\n", "  a\n\n", "   \n", "  a", "\n  a\n"):
+            for template in ("k: {h}\n{b}", "k: {h}\n{b}j: x\n", "- {h}\n{b}", "a:\n  - {h}\n{b}"):
+                text = template.format(h=header, b=body)
                 fast, exact, _ = _both(text)
                 assert fast == exact, text
 

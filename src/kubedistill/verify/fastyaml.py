@@ -4,11 +4,12 @@
 nodes. Kubernetes and our exact path (``syntax``) follow YAML 1.1 instead: ``yes``/``on`` are booleans,
 ``0755`` is octal, ``1e3`` is a string, ``<<`` merges. So the fast result is kept only when it must equal
 the exact one: documents with tabs, directives, several documents, tags, anchors, leading-zero or
-underscored numbers, or colons inside flow collections go to the exact path unread; the built data is
-then checked for floats, non-string keys and strings that YAML 1.1 would read as something else. Anything
-the fast parser refuses (syntax errors, duplicate keys) is parsed again on the exact path, which reports it
-with its position. Both paths are compared on every real manifest and exhaustively on short number-like
-scalars in tests/test_fast_yaml.py.
+underscored numbers, colons inside flow collections, or a block scalar at the very end go to the exact
+path unread; the built data is then checked for floats, non-string keys and strings that YAML 1.1 would
+read as something else. Anything the fast parser refuses (syntax errors, duplicate keys) is parsed again
+on the exact path, which reports it with its position. Both paths are compared on every real manifest,
+exhaustively on short scalars (number-like, and with the indicators ``& * | > ! [ ] { } :``) and on
+random documents in tests/test_fast_yaml.py.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ _AMPERSAND = re.compile(r"&")
 _TOKEN = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _NUMBER_TOKEN = re.compile(r"[+-]?[0-9_][0-9a-zA-Z_]*")
 _QUOTED = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\n]|'')*'")
-_TIGHT_COLON = re.compile(r":[^\s]|[\[{,]\s*:")
+_ODD_FLOW_SCALAR = re.compile(r":[^\s]|[\[{,:]\s*[:|>%@`]")
+"""In a flow collection, libyaml rejects plain scalars with a colon (``[a:]``, ``[:0]``) or that start with an
+indicator (``[|]``) that YAML 1.2 parsers accept."""
+_FLOW_LEAD = frozenset(",[{")
 _BLOCK_LEAD = frozenset("\n\r:-?")
 """Characters after which (spaces aside) a block node may start; anywhere else a ``!``, ``[`` or ``0`` is inside a
 longer plain scalar (``if [ ! -f x ]``, ``a || !has(b)``) or a quoted string."""
@@ -61,7 +65,7 @@ def _node_start(text: str, at: int) -> bool:
     lead = _lead(text, at)
     if lead in _BLOCK_LEAD:
         return True
-    if lead not in ",[{":
+    if lead not in _FLOW_LEAD:  # a set, not the string ",[{": the empty lead is a substring of every string
         return False
     line_start = text.rfind("\n", 0, at) + 1
     return any(text[i] in "[{" and _lead(text, i) in _BLOCK_LEAD for i in range(line_start, at))
@@ -102,8 +106,8 @@ def _odd_number(text: str) -> bool:
 
 
 def _odd_flow(text: str) -> bool:
-    """A flow collection that libyaml and YAML 1.2 parsers may read differently: a plain scalar with a colon
-    (``[a:]``, ``[:0]``) or one that spans lines (checked line by line, so sent to the exact path)."""
+    """A flow collection that libyaml and YAML 1.2 parsers may read differently (``_ODD_FLOW_SCALAR``), or one that
+    spans lines (checked line by line, so sent to the exact path)."""
     for bracket in ("[", "{"):
         at = text.find(bracket)
         while at >= 0:
@@ -111,7 +115,7 @@ def _odd_flow(text: str) -> bool:
                 end = text.find("\n", at)
                 line = _QUOTED.sub("q", text[at:] if end < 0 else text[at:end])
                 if ('"' in line or "'" in line or line.count("[") + line.count("{") != line.count("]") + line.count("}")
-                        or _TIGHT_COLON.search(line)):
+                        or _ODD_FLOW_SCALAR.search(line)):
                     return True
             at = text.find(bracket, at + 1)
     return False
@@ -128,9 +132,8 @@ def _needs_exact(text: str) -> bool:
         return True  # several documents: the exact path numbers them
     if "!" in text and any(_node_start(text, m.start()) for m in _BANG.finditer(text)):
         return True  # tags
-    if "&" in text and any(text[m.end():m.end() + 1] not in ("", " ", "&", "\n") and _node_start(text, m.start())
-                           for m in _AMPERSAND.finditer(text)):
-        return True  # anchors, hence aliases and merge keys: the exact path bounds their expansion
+    if "&" in text and any(_node_start(text, m.start()) for m in _AMPERSAND.finditer(text)):
+        return True  # anchors (``&&x`` too: yaml_rs takes it for an anchor named '&'), hence aliases and merges
     return _odd_number(text) or _odd_flow(text)
 
 
@@ -200,12 +203,25 @@ def first_content_line(text: str) -> int:
     return 1
 
 
+_BLOCK_HEADER = re.compile(r"[|>][-+0-9]*(?:\s+#.*)?$")
+
+
+def _block_scalar_ends(text: str) -> bool:
+    """A block scalar that ends the text, where libyaml and yaml_rs disagree on the final line break: one
+    without a newline after it (``k: |\n  a``: libyaml 'a', yaml_rs 'a\n'), or an empty one (``k: |``: libyaml
+    '', yaml_rs '\n')."""
+    if not text.endswith("\n") and ("|" in text or ">" in text):
+        return True
+    tail = text.rstrip()
+    return _BLOCK_HEADER.search(tail, tail.rfind("\n") + 1) is not None
+
+
 def load(text: str, max_depth: int) -> dict | None:
     """One document's data by the fast path, or None when only the exact path can be trusted with it."""
     if yaml_rs is None or _needs_exact(text):
         return None
-    if not text.endswith("\n") and ("|" in text or ">" in text):
-        return None  # a block scalar ending the text: libyaml keeps no final line break there, yaml_rs adds one
+    if _block_scalar_ends(text):
+        return None
     try:
         data = yaml_rs.loads(text, parse_datetime=False)
         if not isinstance(data, dict):  # None (empty), a list, a scalar or several documents: rare, left exact

@@ -39,6 +39,8 @@ def _markers(block: str) -> Iterator[int]:
         yield 0
     for match in _MARKER_AFTER_NEWLINE.finditer(block):
         yield match.start() + 1
+
+
 BLOCK_BYTES = 1 << 20
 
 
