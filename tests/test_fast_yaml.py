@@ -88,6 +88,52 @@ def test_exhaustive_short_scalars_with_indicators():
                 assert fast == exact, text
 
 
+def test_exhaustive_indicators_starting_continuation_lines():
+    """``!`` and ``&`` where a node may start by the look of the line, inside multi-line quoted and plain scalars
+    (CEL rules in CRDs: ``'a ||\n  !has(b)'``, ``: !has(b)``) and as real tags and anchors: the fast path decides
+    them by parsing a marked copy, and must agree with the exact path on each."""
+    alphabet = "a!&*: |'\""
+    templates = ("k: 'x\n  {}'\n", "k: \"x\n  {} y\"\n", "k: x\n  {}\n", "k:\n  {}\n", "- x\n  {}\n",
+                 "k: 'a\n\n  {}'\n", "k: 'a : {}'\n", "k:\n  {}\nj: *a\n")
+    for size in (1, 2, 3):
+        for chars in itertools.product(alphabet, repeat=size):
+            for template in templates:
+                text = template.format("".join(chars))
+                fast, exact, _ = _both(text)
+                assert fast == exact, text
+
+
+def test_cel_rules_take_the_fast_path_and_real_tags_do_not():
+    cel = ("rule: 'self.all(l, l.name == \"a\"\n  ? !has(l.tls) : true)\n  && size(self) > 0'\n"
+           "other: \"a ||\n  !has(b) && x : !has(c)\"\nplain: a\n  && b\n")
+    fast, exact, took_fast = _both(cel)
+    assert fast == exact and took_fast
+    for text in ("a:\n  !!str 5\n", "a:\n  &x 1\nb: *x\n", "- !foo\n  b: 1\n", "a:\n  !!map\n  b: 1\n",
+                 "a:\n  !!str\n  foo\n", "a: !!int '1'\n", "a: x\nb: !t\n", "a: '\ue000'\nb:\n  !t x\n"):
+        fast, exact, took_fast = _both(text)
+        assert fast == exact and not took_fast, text
+
+
+def test_event_stream_locator_agrees_with_the_tree():
+    text = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {a: b, 'c/d': e}\nspec:\n  containers:\n"
+            "  - name: c\n    image: x\n    ports: [{containerPort: 80}, {containerPort: 81}]\n  - name: d\n"
+            "    args:\n    - |\n      text\n    - y\n")
+    [doc] = syntax.parse_stream(text)
+    assert doc.tree is None
+    paths = ["", "/kind", "/metadata/labels/c~1d", "/spec/containers/1/args/1", "/spec/containers/0/ports/1",
+             "/spec/containers/5", "/spec/missing", "/kind/deeper", "/spec/containers/0/ports/1/containerPort",
+             "/metadata/labels/a/b"]
+    node = syntax._PositionLoader(text).get_single_node()
+    for path in paths:
+        assert syntax._event_locate(text, path) == syntax.locate(node, path), path
+    assert doc.locate("/kind") == (2, 1) and doc.tree is None  # found without composing the tree
+    assert doc.locate("/spec/containers/1") == (11, 5) and doc.tree is not None  # a second finding composes it
+    long = "a:\n" + "".join(f"  k{i}: {i}\n" for i in range(syntax._EVENT_BUDGET)) + "b: 1\n"
+    assert syntax._event_locate(long, "/b") is None  # too far: the caller composes the tree
+    [doc] = syntax.parse_stream(long)
+    assert doc.locate("/b") == (syntax._EVENT_BUDGET + 2, 1)
+
+
 def test_block_scalars_at_the_end_of_a_document():
     """libyaml keeps no line break for an empty block scalar or one the text ends inside; yaml_rs adds one."""
     for header in ("|", "|+", "|-", ">", ">+", ">-", "|2", ">1+", "| # c"):

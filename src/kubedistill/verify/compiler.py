@@ -14,7 +14,11 @@ from typing import Any
 
 from kubedistill.verify.finding import Issue
 
-Check = Callable[[Any, str, list[Issue]], None]
+Path = str | tuple
+"""Where a value sits: a JSON-pointer string, or ``(parent, key_or_index)`` built while descending. Checks pass
+tuples down and render a string only for an issue: building the pointer of every visited node cost a tenth of
+schema validation."""
+Check = Callable[[Any, Path, list[Issue]], None]
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
@@ -36,7 +40,19 @@ def esc(key: str) -> str:
     return key
 
 
-def _accept(value: Any, path: str, errors: list[Issue]) -> None:
+def render(path: Path) -> str:
+    """The JSON-pointer string of a path."""
+    if type(path) is str:
+        return path
+    keys = []
+    while type(path) is tuple:
+        path, key = path
+        keys.append(esc(key) if type(key) is str else str(key))
+    keys.append(path)
+    return "/".join(reversed(keys))
+
+
+def _accept(value: Any, path: Path, errors: list[Issue]) -> None:
     return None
 
 
@@ -56,7 +72,7 @@ class Compiler:
             return self._compiled[name]
         cell: list[Check] = []
 
-        def late(value: Any, path: str, errors: list[Issue]) -> None:
+        def late(value: Any, path: Path, errors: list[Issue]) -> None:
             cell[0](value, path, errors)
 
         self._compiled[name] = late
@@ -80,7 +96,7 @@ class Compiler:
         if len(checks) == 1:
             combined = checks[0]
         else:
-            def combined(value: Any, path: str, errors: list[Issue]) -> None:
+            def combined(value: Any, path: Path, errors: list[Issue]) -> None:
                 for check in checks:
                     check(value, path, errors)
 
@@ -163,22 +179,23 @@ class Compiler:
         required = tuple(r for r in schema.get("required", []) or [] if (name, r) not in self.defaulted)
         known = sorted(compiled)
 
-        def check(value: Any, path: str, errors: list[Issue]) -> None:
+        def check(value: Any, path: Path, errors: list[Issue]) -> None:
             if type(value) is not dict:
                 return
             for key, item in value.items():
                 sub = compiled.get(key)
                 if sub is not None:
                     if sub is not _accept:
-                        sub(item, f"{path}/{esc(key)}", errors)
+                        sub(item, (path, key), errors)
                 elif extra_check is not None:
-                    extra_check(item, f"{path}/{esc(key)}", errors)
+                    extra_check(item, (path, key), errors)
                 elif closed:
                     errors.append(_unknown_field(key, path, known))
             for key in required:
                 if key not in value:
-                    errors.append(Issue("L2-REQUIRED", f"{path or '/'}", f"missing required field {key!r}",
-                                        f"add '{key}' under {path or 'the document root'}"))
+                    where = render(path)
+                    errors.append(Issue("L2-REQUIRED", where or "/", f"missing required field {key!r}",
+                                        f"add '{key}' under {where or 'the document root'}"))
 
         return check
 
@@ -187,10 +204,10 @@ class Compiler:
         if item_check is _accept:
             return _accept
 
-        def check(value: Any, path: str, errors: list[Issue]) -> None:
+        def check(value: Any, path: Path, errors: list[Issue]) -> None:
             if type(value) is list:
                 for i, item in enumerate(value):
-                    item_check(item, f"{path}/{i}", errors)
+                    item_check(item, (path, i), errors)
 
         return check
 
@@ -203,7 +220,7 @@ def _with_defaults(schema: dict, check: Check) -> Check:
     if not defaults:
         return check
 
-    def defaulted(value: Any, path: str, errors: list[Issue]) -> None:
+    def defaulted(value: Any, path: Path, errors: list[Issue]) -> None:
         if type(value) is dict and not defaults.keys() <= value.keys():
             value = {**defaults, **value}
         check(value, path, errors)
@@ -211,12 +228,12 @@ def _with_defaults(schema: dict, check: Check) -> Check:
     return defaulted
 
 
-def _unknown_field(key: str, path: str, known: list[str]) -> Issue:
+def _unknown_field(key: str, path: Path, known: list[str]) -> Issue:
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
     hint = f"did you mean {close[0]!r}?" if close else (
         f"known fields here: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''}" if known else
         "remove the field")
-    return Issue("L2-UNKNOWN-FIELD", f"{path}/{esc(key)}", f"unknown field {key!r}", hint)
+    return Issue("L2-UNKNOWN-FIELD", f"{render(path)}/{esc(key)}", f"unknown field {key!r}", hint)
 
 
 def _type_name(value: Any) -> str:
@@ -228,11 +245,11 @@ def _type_check(types: tuple[type, ...]) -> Check:
     exact = frozenset(types)
     allow_int_as_number = float in exact
 
-    def check(value: Any, path: str, errors: list[Issue]) -> None:
+    def check(value: Any, path: Path, errors: list[Issue]) -> None:
         kind = type(value)
         if kind in exact or (allow_int_as_number and kind is int):
             return
-        errors.append(Issue("L2-TYPE", path, f"expected {wanted}, got {_type_name(value)} {_short(value)}",
+        errors.append(Issue("L2-TYPE", render(path), f"expected {wanted}, got {_type_name(value)} {_short(value)}",
                             f"write a {wanted} value" + (" (quote numbers that are meant as strings)"
                                                           if "string" in wanted else "")))
 
@@ -243,7 +260,7 @@ def _guarded(type_check: Check, rest: list[Check], types: tuple[type, ...]) -> C
     """Run detailed checks only when the type is right, so one wrong value gives one message."""
     exact = frozenset(types) | ({int} if float in types else set())
 
-    def check(value: Any, path: str, errors: list[Issue]) -> None:
+    def check(value: Any, path: Path, errors: list[Issue]) -> None:
         if type(value) not in exact:
             type_check(value, path, errors)
             return
@@ -261,14 +278,14 @@ def _short(value: Any) -> str:
 def _enum_check(allowed: list) -> Check:
     values = frozenset(v for v in allowed if isinstance(v, str | int | float | bool) or v is None)
 
-    def check(value: Any, path: str, errors: list[Issue]) -> None:
+    def check(value: Any, path: Path, errors: list[Issue]) -> None:
         if value is None or not isinstance(value, str | int | float | bool):
             return
         if value not in values:
             listed = ", ".join(sorted(map(str, values)))
             close = difflib.get_close_matches(str(value), [str(v) for v in values], n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}?" if close else f"use one of: {listed}"
-            errors.append(Issue("L2-ENUM", path, f"unsupported value {value!r}; allowed: {listed}", hint))
+            errors.append(Issue("L2-ENUM", render(path), f"unsupported value {value!r}; allowed: {listed}", hint))
 
     return check
 
@@ -284,19 +301,19 @@ def _scalar_limits(schema: dict) -> list[Check]:
         except re.error:
             compiled = None
         if compiled is not None:
-            def pattern_check(value: Any, path: str, errors: list[Issue]) -> None:
+            def pattern_check(value: Any, path: Path, errors: list[Issue]) -> None:
                 if isinstance(value, str) and not compiled.search(value):
-                    errors.append(Issue("L2-PATTERN", path, f"{_short(value)} does not match {pattern!r}",
+                    errors.append(Issue("L2-PATTERN", render(path), f"{_short(value)} does not match {pattern!r}",
                                         "change the value to match the schema's pattern"))
             checks.append(pattern_check)
     bounds = [(k, schema[k]) for k in ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems")
               if isinstance(schema.get(k), int | float) and not isinstance(schema.get(k), bool)]
     if bounds:
-        def bounds_check(value: Any, path: str, errors: list[Issue]) -> None:
+        def bounds_check(value: Any, path: Path, errors: list[Issue]) -> None:
             for key, limit in bounds:
                 problem = _bound_problem(key, limit, value)
                 if problem:
-                    errors.append(Issue("L2-RANGE", path, problem, f"keep {key} {limit}"))
+                    errors.append(Issue("L2-RANGE", render(path), problem, f"keep {key} {limit}"))
         checks.append(bounds_check)
     return checks
 
@@ -317,14 +334,14 @@ def _bound_problem(key: str, limit: float, value: Any) -> str:
 def _one_of(subs: list[Check], key: str) -> Check:
     """oneOf: exactly one branch must accept the value."""
 
-    def check(value: Any, path: str, errors: list[Issue]) -> None:
+    def check(value: Any, path: Path, errors: list[Issue]) -> None:
         matches = 0
         for sub in subs:
             trial: list[Issue] = []
             sub(value, path, trial)
             matches += not trial
         if matches != 1:
-            errors.append(Issue("L2-ONE-OF", path, f"value matches {matches} of the {len(subs)} allowed shapes "
+            errors.append(Issue("L2-ONE-OF", render(path), f"value matches {matches} of the {len(subs)} allowed shapes "
                                 f"({key} needs exactly one)", "match exactly one of the allowed forms"))
 
     return check
@@ -333,7 +350,7 @@ def _one_of(subs: list[Check], key: str) -> Check:
 def _any_of(subs: list[Check], key: str) -> Check:
     """anyOf: some branch must accept the value; otherwise report the branch that came closest."""
 
-    def check(value: Any, path: str, errors: list[Issue]) -> None:
+    def check(value: Any, path: Path, errors: list[Issue]) -> None:
         best: list[Issue] | None = None
         for sub in subs:
             trial: list[Issue] = []
@@ -349,11 +366,11 @@ def _any_of(subs: list[Check], key: str) -> Check:
 def _not(sub: Check) -> Check:
     """not: the value must not match the sub-schema."""
 
-    def check(value: Any, path: str, errors: list[Issue]) -> None:
+    def check(value: Any, path: Path, errors: list[Issue]) -> None:
         trial: list[Issue] = []
         sub(value, path, trial)
         if not trial:
-            errors.append(Issue("L2-ONE-OF", path, "value matches a shape the schema forbids ('not')",
+            errors.append(Issue("L2-ONE-OF", render(path), "value matches a shape the schema forbids ('not')",
                                 "remove the combination of fields the schema excludes"))
 
     return check

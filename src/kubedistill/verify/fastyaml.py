@@ -3,10 +3,11 @@
 ``yaml_rs`` (Rust, YAML 1.2) builds a document's data several times faster than libyaml composing Python
 nodes. Kubernetes and our exact path (``syntax``) follow YAML 1.1 instead: ``yes``/``on`` are booleans,
 ``0755`` is octal, ``1e3`` is a string, ``<<`` merges. So the fast result is kept only when it must equal
-the exact one: documents with tabs, directives, several documents, tags, anchors, leading-zero or
-underscored numbers, colons inside flow collections, or a block scalar at the very end go to the exact
-path unread; the built data is then checked for floats, non-string keys and strings that YAML 1.1 would
-read as something else. Anything the fast parser refuses (syntax errors, duplicate keys) is parsed again
+the exact one: documents with tabs, directives, several documents, leading-zero or underscored numbers,
+colons inside flow collections, or a block scalar at the very end go to the exact path unread; the built
+data is then checked for floats, non-string keys and strings that YAML 1.1 would read as something else,
+and a ``!`` or ``&`` where a tag or an anchor may start is told from string content by parsing a copy with
+those characters marked. Anything the fast parser refuses (syntax errors, duplicate keys) is parsed again
 on the exact path, which reports it with its position. Both paths are compared on every real manifest,
 exhaustively on short scalars (number-like, and with the indicators ``& * | > ! [ ] { } :``) and on
 random documents in tests/test_fast_yaml.py.
@@ -130,11 +131,53 @@ def _needs_exact(text: str) -> bool:
         return True  # tabs (the exact path names them), directives
     if ("\n---" in text or "\n..." in text) and _SECOND_DOC.search(text):
         return True  # several documents: the exact path numbers them
-    if "!" in text and any(_node_start(text, m.start()) for m in _BANG.finditer(text)):
-        return True  # tags
-    if "&" in text and any(_node_start(text, m.start()) for m in _AMPERSAND.finditer(text)):
-        return True  # anchors (``&&x`` too: yaml_rs takes it for an anchor named '&'), hence aliases and merges
     return _odd_number(text) or _odd_flow(text)
+
+
+def _indicator_hits(text: str) -> list[int]:
+    """Offsets of the ``!`` and ``&`` that may start a node: a tag or an anchor (hence aliases and merges; ``&&x``
+    too, which yaml_rs takes for an anchor named '&'). Most are not: long CEL rules in CRDs break inside quoted
+    strings before ``!has(..)`` and ``&& ..``, or hold ``: !has(..)``, hundreds of times in a file, where the lead
+    alone cannot tell a quoted string from a block. ``_content_only`` decides them on the data."""
+    hits: list[int] = []
+    for char, finder in (("!", _BANG), ("&", _AMPERSAND)):
+        if char in text:
+            hits.extend(m.start() for m in finder.finditer(text) if _node_start(text, m.start()))
+    return hits
+
+
+_MARKS = {"!": "\ue000", "&": "\ue001"}
+_UNMARK = str.maketrans({mark: char for char, mark in _MARKS.items()})
+
+
+def _content_only(text: str, offsets: list[int], data: dict) -> bool:
+    """Are the ``!``/``&`` at these offsets scalar content rather than tags or anchors?
+
+    Each is replaced by a private-use character and the text parsed again: as content, the character only moves
+    into the same strings (mapping it back gives the same data); as a tag or anchor it would have been consumed,
+    so it now appears in a string where the first parse had none (or the alias it names is gone: an error).
+    """
+    if any(mark in text for mark in _MARKS.values()):
+        return False
+    chars = list(text)
+    for at in offsets:
+        chars[at] = _MARKS[chars[at]]
+    try:
+        marked = yaml_rs.loads("".join(chars), parse_datetime=False)
+    except Exception:
+        return False
+    return _unmarked(marked) == data
+
+
+def _unmarked(value: object) -> object:
+    cls = type(value)
+    if cls is str:
+        return value.translate(_UNMARK) if "\ue000" in value or "\ue001" in value else value
+    if cls is dict:
+        return {_unmarked(k): _unmarked(v) for k, v in value.items()}
+    if cls is list:
+        return [_unmarked(v) for v in value]
+    return value
 
 
 _RESOLVER = yaml.resolver.Resolver()
@@ -222,11 +265,14 @@ def load(text: str, max_depth: int) -> dict | None:
         return None
     if _block_scalar_ends(text):
         return None
+    hits = _indicator_hits(text)
     try:
         data = yaml_rs.loads(text, parse_datetime=False)
         if not isinstance(data, dict):  # None (empty), a list, a scalar or several documents: rare, left exact
             return None
         _check(data, 1, max_depth)
     except Exception:  # any refusal (syntax, duplicate key, doubt) means: ask the exact path
+        return None
+    if hits and not _content_only(text, hits, data):
         return None
     return data
