@@ -120,16 +120,16 @@ def test_event_stream_locator_agrees_with_the_tree():
             "    args:\n    - |\n      text\n    - y\n")
     [doc] = syntax.parse_stream(text)
     assert doc.tree is None
-    paths = ["", "/kind", "/metadata/labels/c~1d", "/spec/containers/1/args/1", "/spec/containers/0/ports/1",
-             "/spec/containers/5", "/spec/missing", "/kind/deeper", "/spec/containers/0/ports/1/containerPort",
-             "/metadata/labels/a/b"]
     node = syntax._PositionLoader(text).get_single_node()
-    for path in paths:
-        assert syntax._event_locate(text, path) == syntax.locate(node, path), path
+    for key in ("kind", "apiVersion", "metadata", "spec", "missing", "c/d"):
+        assert syntax._event_locate(text, key) == syntax.locate(node, "/" + key.replace("/", "~1")), key
+    for other in ("- a\n", "a\n", "[a, b]\n", "{a: 1, kind: x}\n", "? [x]\n: y\nkind: z\n"):
+        expected = syntax.locate(syntax._PositionLoader(other).get_single_node(), "/kind")
+        assert syntax._event_locate(other, "kind") in (expected, None), other
     assert doc.locate("/kind") == (2, 1) and doc.tree is None  # found without composing the tree
     assert doc.locate("/spec/containers/1") == (11, 5) and doc.tree is not None  # a second finding composes it
     long = "a:\n" + "".join(f"  k{i}: {i}\n" for i in range(syntax._EVENT_BUDGET)) + "b: 1\n"
-    assert syntax._event_locate(long, "/b") is None  # too far: the caller composes the tree
+    assert syntax._event_locate(long, "b") is None  # too far: the caller composes the tree
     [doc] = syntax.parse_stream(long)
     assert doc.locate("/b") == (syntax._EVENT_BUDGET + 2, 1)
 

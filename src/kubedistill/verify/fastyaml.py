@@ -231,8 +231,14 @@ def _check(value: dict | list, depth: int, max_depth: int) -> None:
             raise _Doubt
 
 
+_SKIPPABLE_FIRST = frozenset(" \t\r\n#-")
+"""First characters of a line that may hold no content (blank, a comment, a ``---`` marker)."""
+
+
 def first_content_line(text: str) -> int:
     """1-based line where a document's root node starts (what the exact path reads from the node's mark)."""
+    if text[:1] not in _SKIPPABLE_FIRST:
+        return 1  # most documents: content on the first line
     start, number = 0, 1
     while start < len(text):
         end = text.find("\n", start)

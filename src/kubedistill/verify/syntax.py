@@ -77,7 +77,7 @@ class ParsedDoc:
         """
         if self.tree is None and self.source is not None and not self.walked and path.count("/") == 1:
             self.walked = True
-            found = _event_locate(self.source, path)
+            found = _event_locate(self.source, path[1:].replace("~1", "/").replace("~0", "~"))
             if found is not None:
                 return found
         return locate(self.node, path)
@@ -416,74 +416,52 @@ def _walk(node: yaml.Node, path: str) -> tuple[yaml.Node, Any]:
 
 
 _EVENT_BUDGET = 100
-"""Events an event-stream search may read before composing the tree is the cheaper way."""
+"""Events a top-level search may read before composing the tree is the cheaper way."""
+_OPEN = frozenset({yaml.MappingStartEvent, yaml.SequenceStartEvent})
+_CLOSE = frozenset({yaml.MappingEndEvent, yaml.SequenceEndEvent})
 
 
-class _LongWalk(Exception):
-    pass
-
-
-def _event_locate(source: str, path: str) -> tuple[int, int] | None:
-    """``locate`` by reading parser events up to the path, skipping the subtrees before it; the same marks as
-    ``_walk`` on the composed tree. None when the walk meets more than ``_EVENT_BUDGET`` events, a key that is not
-    a scalar, an alias, or text libyaml refuses (the caller then composes the tree)."""
+def _event_locate(source: str, key: str) -> tuple[int, int] | None:
+    """``locate`` of a top-level key (``/kind``) by reading parser events up to it, skipping the values before
+    it; the same mark as ``_walk`` on the composed tree (the root's when the key is absent). None when the search
+    meets more than ``_EVENT_BUDGET`` events, a key that is not a scalar, an alias, or text libyaml refuses (the
+    caller then composes the tree)."""
     parser = _yaml.CParser(source)
-    budget = [_EVENT_BUDGET]
-
-    def get() -> Any:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise _LongWalk
-        event = parser.get_event()
-        if type(event) is yaml.AliasEvent:
-            raise _LongWalk
-        return event
-
-    def skip(event: Any) -> None:
-        depth = type(event) in _OPEN
-        while depth:
-            kind = type(get())
-            depth += (kind in _OPEN) - (kind in _CLOSE)
-
+    next_event = parser.get_event
     try:
-        get(), get()  # stream and document start
-        event = get()
-        mark = event.start_mark
-        for raw in path.split("/")[1:] if path else ():
-            part = raw.replace("~1", "/").replace("~0", "~")
-            kind = type(event)
-            if kind is yaml.MappingStartEvent:
-                while True:
-                    key = get()
-                    if type(key) is yaml.MappingEndEvent:
-                        return mark.line + 1, mark.column + 1
-                    if type(key) is not yaml.ScalarEvent:
-                        return None
-                    if key.value == part:
-                        mark, event = key.start_mark, get()
+        next_event(), next_event()  # stream and document start
+        root = next_event()
+        mark = root.start_mark
+        if type(root) is yaml.MappingStartEvent:
+            expect_key, depth = True, 0
+            for _ in range(_EVENT_BUDGET):
+                event = next_event()
+                kind = type(event)
+                if kind is yaml.AliasEvent:
+                    return None
+                if depth:  # inside a value before the key
+                    depth += (kind in _OPEN) - (kind in _CLOSE)
+                    expect_key = not depth
+                elif expect_key:
+                    if kind is yaml.MappingEndEvent:
                         break
-                    skip(get())
-            elif kind is yaml.SequenceStartEvent and part.isdigit():
-                for _ in range(int(part)):
-                    item = get()
-                    if type(item) is yaml.SequenceEndEvent:
-                        return mark.line + 1, mark.column + 1
-                    skip(item)
-                event = get()
-                if type(event) is yaml.SequenceEndEvent:
-                    return mark.line + 1, mark.column + 1
-                mark = event.start_mark
+                    if kind is not yaml.ScalarEvent:
+                        return None
+                    if event.value == key:
+                        mark = event.start_mark
+                        break
+                    expect_key = False
+                elif kind in _OPEN:
+                    depth = 1
+                else:
+                    expect_key = True
             else:
-                break
+                return None
         return mark.line + 1, mark.column + 1
-    except (_LongWalk, yaml.YAMLError):
+    except yaml.YAMLError:
         return None
     finally:
         parser.dispose()
-
-
-_OPEN = frozenset({yaml.MappingStartEvent, yaml.SequenceStartEvent})
-_CLOSE = frozenset({yaml.MappingEndEvent, yaml.SequenceEndEvent})
 
 
 def subnode(node: yaml.Node | None, path: str) -> yaml.Node | None:
