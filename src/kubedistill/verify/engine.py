@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 from kubedistill.context.spec import TaskSpec
 from kubedistill.errors import UserError
-from kubedistill.verify import apiserver, policy  # noqa: F401  (registers L2b and L3 checks)
+from kubedistill.verify import apiserver, policy, workers  # noqa: F401  (apiserver, policy: register L2b, L3)
 from kubedistill.verify.conformance import check_spec
 from kubedistill.verify.context import CONTEXT_MODES, Bundle, check_bundle
 from kubedistill.verify.facts import Facts, extract
@@ -297,34 +297,17 @@ def discover(paths: Iterable[str]) -> Iterator[str]:
                     yield os.path.join(root, name)
 
 
-_WORKER: Verifier | None = None
-
-
-def _init_worker(config: VerifyConfig) -> None:
-    global _WORKER
-    _WORKER = Verifier(config)
-
-
-def _verify_in_worker(path: str) -> list[DocumentResult]:
-    assert _WORKER is not None
-    return _WORKER.verify_file(path)
-
-
 def verify_paths(paths: Iterable[str], config: VerifyConfig, jobs: int = 1) -> Iterator[list[DocumentResult]]:
-    """Results per file, in input order; ``jobs`` > 1 spreads files over worker processes."""
+    """Results per file, in input order; ``jobs`` > 1 spreads files over this and ``jobs - 1`` forked processes."""
     paths = list(paths)
     files = list(discover(paths))
     if not files:
         raise UserError(f"no *.yaml, *.yml or *.json files under {', '.join(paths)}",
                         "point kubedistill validate at manifest files or directories that hold them")
-    if jobs <= 1 or "-" in files or len(files) < 2:  # stdin can only be read by this process
+    # stdin can only be read by this process
+    if jobs <= 1 or "-" in files or len(files) < 2 or not workers.CAN_FORK:
         verifier = Verifier(config)
         for path in files:
             yield verifier.verify_file(path)
         return
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    chunk = max(1, min(64, len(files) // (jobs * 8)))
-    with context.Pool(jobs, initializer=_init_worker, initargs=(config,)) as pool:
-        yield from pool.imap(_verify_in_worker, files, chunksize=chunk)
+    yield from workers.run_parallel(files, lambda: Verifier(config).verify_file, jobs)

@@ -6,7 +6,8 @@ formats, the corpus filter and the repair loop all read the same structure (kube
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import operator
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 
 LEVEL_NAMES = {1: "L1", 2: "L2", 3: "L3", 4: "L4"}
@@ -27,6 +28,19 @@ class Status(StrEnum):
     EMPTY = "empty"
 
 
+def _positional_pickling(cls: type) -> type:
+    """Pickle a dataclass as its constructor and field values: ``-j N`` sends every result from a worker to the
+    parent, and the default path for slotted dataclasses (a state dict, set field by field) took a sixth of an
+    L1-L4 run's time on two cores."""
+    values = operator.attrgetter(*(f.name for f in fields(cls)))
+
+    def __reduce__(self):
+        return cls, values(self)
+
+    cls.__reduce__ = __reduce__
+    return cls
+
+
 @dataclass(frozen=True, slots=True)
 class Issue:
     """A problem as a check sees it: no file or document yet; the engine adds those."""
@@ -40,6 +54,7 @@ class Issue:
     column: int | None = None
 
 
+@_positional_pickling
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One problem located in one document of one file."""
@@ -73,6 +88,7 @@ class Finding:
         return {k: v for k, v in out.items() if v not in ("", None)}
 
 
+@_positional_pickling
 @dataclass(slots=True)
 class DocumentResult:
     """The verdict for one YAML document: status, the level that rejected it, and all findings."""
