@@ -115,6 +115,21 @@ def test_repair_feeds_findings_back_and_keeps_every_attempt(strict_verifier):
     assert len(solve(Scripted([GOOD]), strict_verifier, messages, SPEC, repair=2).attempts) == 1
 
 
+def test_a_repair_that_does_worse_does_not_replace_the_better_answer(strict_verifier, tmp_path):
+    messages = [{"role": "user", "content": "Create a ConfigMap named app-config."}]
+    outcome = solve(Scripted([WRONG_NAME, BROKEN]), strict_verifier, messages, SPEC, repair=1)
+    assert [a.verdict.failed_level for a in outcome.attempts] == ["L4", "L1"]
+    assert outcome.best is outcome.attempts[0] and outcome.final is outcome.attempts[1]
+    outcome = solve(Scripted([WRONG_NAME, WRONG_NAME.replace("other", "another"), GOOD]), strict_verifier,
+                    messages, SPEC, repair=1)
+    assert outcome.best is outcome.attempts[1]  # equally deep: the later, repaired one
+    config = EvalConfig(split=str(_tasks(tmp_path, n=1)), repair=1, max_new_tokens=64)
+    summary = evaluate(config, tmp_path / "run", backend=Scripted([WRONG_NAME, BROKEN]))
+    assert summary["failures_by_level_after_repair"]["L4"] == 1 and summary["failures_by_level_after_repair"]["L1"] == 0
+    [record] = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
+    assert record["best_attempt"] == 0 and record["failed_level"] == "L4"
+
+
 # --- runs ---------------------------------------------------------------------------------------------------
 
 def test_a_run_reports_pass_at_1_before_and_after_repair(tmp_path):

@@ -148,14 +148,14 @@ def _adapter_stamp(adapter: str) -> str:
 
 
 def case_record(task: Task, outcome: Outcome, prompt: str) -> dict:
-    first, final = outcome.first, outcome.final
+    first, final = outcome.first, outcome.best
     return {
         "id": task.id, "family": task.family, "source": task.source, "prompt": prompt,
         "instruction": task.instruction, "spec": task.spec.to_dict() if task.spec else None,
         "passed": final.verdict.passed, "failed_level": final.verdict.failed_level, "rules": final.verdict.rules,
         "first": {"passed": first.verdict.passed, "failed_level": first.verdict.failed_level,
                   "rules": first.verdict.rules, "format_violations": first.verdict.format_violations},
-        "attempts": [a.to_dict() for a in outcome.attempts],
+        "attempts": [a.to_dict() for a in outcome.attempts], "best_attempt": outcome.attempts.index(final),
     }
 
 

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                     on_text=show if stream else None)
     if stream:
         sys.stderr.write("\n")
-    final = outcome.final
+    final = outcome.best
     manifest = final.verdict.manifest
     if manifest:
         sys.stdout.write(manifest if manifest.endswith("\n") else manifest + "\n")

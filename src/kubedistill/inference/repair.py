@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from kubedistill.context.spec import TaskSpec
 from kubedistill.inference.backend import Backend, Generation, OnText
-from kubedistill.inference.verdict import Verdict, judge
+from kubedistill.inference.verdict import FAIL_LEVELS, Verdict, judge
 from kubedistill.verify import Verifier
 
 REPAIR_REQUEST = ("The manifest you wrote fails validation:\n{feedback}\n\n"
@@ -46,6 +46,18 @@ class Outcome:
     @property
     def final(self) -> Attempt:
         return self.attempts[-1]
+
+    @property
+    def best(self) -> Attempt:
+        """The answer to hand out: the passing attempt, else the one that got furthest through the levels (the
+        later on a tie). A repair can fail earlier than the answer it repairs (valid YAML failing L4 comes back
+        as broken YAML); returning the last attempt would then give the user, and the after-repair breakdown, a
+        worse answer than the model had already written."""
+        return max(reversed(self.attempts), key=lambda a: _depth(a.verdict))
+
+
+def _depth(verdict: Verdict) -> int:
+    return len(FAIL_LEVELS) if verdict.passed else FAIL_LEVELS.index(verdict.failed_level)
 
 
 def attempt_of(gen: Generation, verifier: Verifier, spec: TaskSpec | None) -> Attempt:

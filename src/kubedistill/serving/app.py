@@ -127,7 +127,7 @@ def parse_chat_request(body: Any, settings: ServerSettings) -> tuple[list[dict[s
 
 
 def verdict_metadata(outcome: Outcome) -> dict:
-    verdict = outcome.final.verdict
+    verdict = outcome.best.verdict
     return {"verdict": {"passed": verdict.passed, "failed_level": verdict.failed_level, "rules": verdict.rules,
                         "findings": [f for f in verdict.findings if f.get("severity") == "error"][:20]},
             "attempts": len(outcome.attempts), "repaired": len(outcome.attempts) > 1 and verdict.passed,
@@ -225,7 +225,7 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
             raise ApiError(404, f"model {requested!r} is not served here; use {settings.model_name!r}",
                            param="model", code="model_not_found")
         outcome = await run_generation(messages, limit, temperature)
-        final = outcome.final
+        final = outcome.best
         content = final.verdict.manifest or final.text
         finish = "length" if final.truncated else "stop"
         ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
