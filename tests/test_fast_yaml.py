@@ -31,6 +31,16 @@ def _both(text: str) -> tuple[list, list, bool]:
     return [(d.data, d.line, [i.rule for i in d.issues]) for d in docs], _exact(text), fast
 
 
+def _assert_agree_on_all(alphabet: str, templates: tuple[str, ...]) -> None:
+    """Every scalar of one to three characters from ``alphabet``, in every template: both paths agree."""
+    for size in (1, 2, 3):
+        for chars in itertools.product(alphabet, repeat=size):
+            for template in templates:
+                text = template.format("".join(chars))
+                fast, exact, _ = _both(text)
+                assert fast == exact, text
+
+
 YAML_11_CASES = [
     "a: yes\n", "a: On\n", "a: n\n", "on: push\n", "a: 0755\n", "a: -0755\n", "a: 09\n", "a: 0o17\n", "a: 0b101\n",
     "a: 0x1F\n", "a: 1_000\n", "a: _1\n", "a: 1e3\n", "a: 0.1e5\n", "a: 1:20\n", "a: 190:20:30.15\n", "a: .inf\n",
@@ -66,12 +76,7 @@ def test_exhaustive_short_number_like_scalars():
     positions: where the fast path answers, it answers like the exact path."""
     alphabet = "01+-._:eExob"
     templates = ("k: {}\n", "{}: v\n", "k: [{}]\n", "k: {{a: {}}}\n", "- {}\n", "k:\n  {}\n")
-    for size in (1, 2, 3):
-        for chars in itertools.product(alphabet, repeat=size):
-            for template in templates:
-                text = template.format("".join(chars))
-                fast, exact, _ = _both(text)
-                assert fast == exact, text
+    _assert_agree_on_all(alphabet, templates)
 
 
 def test_exhaustive_short_scalars_with_indicators():
@@ -80,12 +85,7 @@ def test_exhaustive_short_scalars_with_indicators():
     alphabet = "a1:, []{}'\"!&*#-|>%@`"
     templates = ("k: {}\n", "- {}\n", "k: [{}]\n", "k: {{{}}}\n", "k: {{a: {}}}\n", "k: x, {}\n", "k:{}\n",
                  "{}: v\n")
-    for size in (1, 2, 3):
-        for chars in itertools.product(alphabet, repeat=size):
-            for template in templates:
-                text = template.format("".join(chars))
-                fast, exact, _ = _both(text)
-                assert fast == exact, text
+    _assert_agree_on_all(alphabet, templates)
 
 
 def test_exhaustive_indicators_starting_continuation_lines():
@@ -95,12 +95,7 @@ def test_exhaustive_indicators_starting_continuation_lines():
     alphabet = "a!&*: |'\""
     templates = ("k: 'x\n  {}'\n", "k: \"x\n  {} y\"\n", "k: x\n  {}\n", "k:\n  {}\n", "- x\n  {}\n",
                  "k: 'a\n\n  {}'\n", "k: 'a : {}'\n", "k:\n  {}\nj: *a\n")
-    for size in (1, 2, 3):
-        for chars in itertools.product(alphabet, repeat=size):
-            for template in templates:
-                text = template.format("".join(chars))
-                fast, exact, _ = _both(text)
-                assert fast == exact, text
+    _assert_agree_on_all(alphabet, templates)
 
 
 def test_cel_rules_take_the_fast_path_and_real_tags_do_not():

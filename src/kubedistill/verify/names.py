@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -40,6 +41,7 @@ def path_segment_problem(value: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=8192)
 def qualified_name_problem(key: str) -> str:
     """Label and annotation keys: optional DNS-subdomain prefix, '/', name of at most 63 characters."""
     prefix, slash, name = key.rpartition("/")
@@ -54,6 +56,12 @@ def qualified_name_problem(key: str) -> str:
 def label_value_problem(value: object) -> str:
     if not isinstance(value, str):
         return f"label value {value!r} must be a string (quote it)"
+    return _label_text_problem(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _label_text_problem(value: str) -> str:
+    """Cached, as label keys and values repeat across a bundle's objects and a corpus's bundles."""
     if len(value) > 63 or not LABEL_VALUE.match(value):
         return (f"label value {value!r} is invalid: at most 63 characters of letters, digits, '-', '_' or '.', "
                 "starting and ending with a letter or digit")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from fractions import Fraction
 
@@ -24,6 +25,12 @@ def parse_quantity(value: object) -> Fraction | None:
         return Fraction(value) if value == value and abs(value) != float("inf") else None
     if not isinstance(value, str):
         return None
+    return _parse_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(value: str) -> Fraction | None:
+    """Cached: manifests repeat a few quantities ('100m', '128Mi') thousands of times; Fractions are immutable."""
     match = _QUANTITY.match(value.strip()) if value == value.strip() else None
     if not match:
         return None
