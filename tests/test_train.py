@@ -78,6 +78,25 @@ def test_lora_changes_adapters_not_the_base_and_the_loss_falls(tiny_model, corpu
     assert (tmp_path / "run" / "loss.png").stat().st_size > 0 and "val_loss" in last
 
 
+def test_pairs_longer_than_max_length_are_named_not_silently_dropped(tiny_model, corpus, tmp_path, capsys):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    lengths = [len(encode(tokenizer, p, "strict", 10_000)["input_ids"]) for p in PAIRS]
+    rows = [{**p, "family": f"f{i}"} for i, p in enumerate(PAIRS)]
+    (corpus / "data" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    longest = max(range(3), key=lambda i: lengths[i])
+    cut = sorted(lengths)[1]  # keeps the two shorter pairs, drops the longest
+    assert lengths[longest] > cut
+    fit(_config(tiny_model, max_steps=1, max_length=cut, eval_every=1, save_every=1), corpus, tmp_path / "run",
+        progress=False)
+    err = capsys.readouterr().err
+    assert f"1 train pairs are longer than max_length {cut}" in err and f"f{longest} 1" in err
+    saved = json.loads((tmp_path / "run" / "training_config.json").read_text())
+    assert saved["left_out_over_max_length"]["train"] == {f"f{longest}": 1}
+    assert f"f{longest} 1" in (tmp_path / "run" / "README.md").read_text()
+
+
 def test_resume_gives_the_same_result_as_an_uninterrupted_run(tiny_model, corpus, tmp_path, monkeypatch):
     from kubedistill.train import lora
 
