@@ -24,6 +24,15 @@ def test_duplicate_key_reports_line_and_column(verifier):
     assert (finding.rule, finding.line, finding.column, finding.path) == ("L1-DUPLICATE-KEY", 7, 3, "/data/a")
 
 
+def test_a_missing_document_separator_is_named_in_the_hint(verifier):
+    glued = CM + "\n" + CM.replace("name: cfg", "name: other")  # two objects, no --- between them
+    results = verifier.verify_text(glued, "x.yaml")
+    first = results[0].findings[0]
+    assert first.rule == "L1-DUPLICATE-KEY" and first.path == "/apiVersion" and "'---'" in first.hint
+    results = verifier.verify_text(CM + "data:\n  a: 1\n  a: 2\n", "x.yaml")
+    assert "'---'" not in results[0].findings[0].hint
+
+
 def test_billion_laughs_fails_fast(verifier):
     start = time.perf_counter()
     results = verifier.verify_text(BILLION_LAUGHS)

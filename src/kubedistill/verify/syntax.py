@@ -246,9 +246,11 @@ class _Builder:
                     raise self.problem("L1-KEY", "mapping key is null", key_node)
                 key = _json_key(key)
             if key in out:
+                hint = ("a second object starts here without a document separator: put a line '---' before it"
+                        if node is self.root and key in ("apiVersion", "kind")
+                        else "remove one of the two entries; YAML keeps only the last")
                 self.issues.append(_mark_issue("L1-DUPLICATE-KEY", f"duplicate key {key!r}", key_node.start_mark,
-                                               "remove one of the two entries; YAML keeps only the last",
-                                               path_to(self.root, value_node)))
+                                               hint, path_to(self.root, value_node)))
             out[key] = self.build(value_node, depth + 1)
         return out
 
