@@ -54,7 +54,7 @@ def test_missing_file_exits_two_without_traceback():
     ["validate", "x.yaml", "--levels", "L5"],
     ["validate", "x.yaml", "--k8s-version", "1.10"],
     ["validate", "x.yaml", "--schema-location", "/no/such/dir"],
-    ["validate", "x.yaml", "-j", "0"],
+    ["validate", "x.yaml", "-j", "-1"],
     ["frobnicate"],
 ])
 def test_usage_errors_exit_two(args):

@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", default="text", choices=FORMATS, help="output format (default text)")
     parser.add_argument("--summary", action="store_true", help="print counts per status, level and rule")
     parser.add_argument("-v", "--verbose", action="store_true", help="also list valid documents (text)")
-    parser.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("-j", "--jobs", type=int, default=0,
+                        help="processes (default 0: one per core, up to 8, for 32 files or more; else 1)")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour text output")
 
 
@@ -54,8 +55,8 @@ def config_from_args(args: argparse.Namespace) -> VerifyConfig:
                           context=args.context, schema_locations=tuple(args.schema_location),
                           ignore_missing_schemas=args.ignore_missing_schemas)
     problems = config.problems()
-    if args.jobs < 1:
-        problems.append(f"--jobs must be at least 1, got {args.jobs}")
+    if args.jobs < 0:
+        problems.append(f"--jobs must be 0 (automatic) or more, got {args.jobs}")
     if problems:
         raise UserError("; ".join(problems))
     return config

@@ -297,13 +297,21 @@ def discover(paths: Iterable[str]) -> Iterator[str]:
                     yield os.path.join(root, name)
 
 
+AUTO_JOBS_FILES = 32
+AUTO_JOBS_MAX = 8
+
+
 def verify_paths(paths: Iterable[str], config: VerifyConfig, jobs: int = 1) -> Iterator[list[DocumentResult]]:
-    """Results per file, in input order; ``jobs`` > 1 spreads files over this and ``jobs - 1`` forked processes."""
+    """Results per file, in input order; ``jobs`` > 1 spreads files over this and ``jobs - 1`` forked processes,
+    ``jobs`` = 0 picks one process per core (up to ``AUTO_JOBS_MAX``) when there are ``AUTO_JOBS_FILES`` files or
+    more: fewer are done before forking would pay off."""
     paths = list(paths)
     files = list(discover(paths))
     if not files:
         raise UserError(f"no *.yaml, *.yml or *.json files under {', '.join(paths)}",
                         "point kubedistill validate at manifest files or directories that hold them")
+    if jobs == 0:
+        jobs = min(os.cpu_count() or 1, AUTO_JOBS_MAX) if len(files) >= AUTO_JOBS_FILES else 1
     # stdin can only be read by this process
     if jobs <= 1 or "-" in files or len(files) < 2 or not workers.CAN_FORK:
         verifier = Verifier(config)
