@@ -311,7 +311,8 @@ def verify_paths(paths: Iterable[str], config: VerifyConfig, jobs: int = 1) -> I
         raise UserError(f"no *.yaml, *.yml or *.json files under {', '.join(paths)}",
                         "point kubedistill validate at manifest files or directories that hold them")
     if jobs == 0:
-        jobs = min(os.cpu_count() or 1, AUTO_JOBS_MAX) if len(files) >= AUTO_JOBS_FILES else 1
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        jobs = min(cores, AUTO_JOBS_MAX) if len(files) >= AUTO_JOBS_FILES else 1
     # stdin can only be read by this process
     if jobs <= 1 or "-" in files or len(files) < 2 or not workers.CAN_FORK:
         verifier = Verifier(config)
