@@ -97,6 +97,18 @@ def test_pairs_longer_than_max_length_are_named_not_silently_dropped(tiny_model,
     assert f"f{longest} 1" in (tmp_path / "run" / "README.md").read_text()
 
 
+def test_a_bfloat16_base_trains_float32_adapters(tiny_model, corpus, tmp_path):
+    config = _config(tiny_model, max_steps=12, lr=1e-2, dtype="bfloat16", eval_every=12, save_every=12,
+                     lora=LoraSettings(r=8, alpha=16, dropout=0.0))
+    fit(config, corpus, tmp_path / "run", progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["loss"] < rows[0]["loss"]
+    adapter = safetensors.load_file(str(tmp_path / "run" / "adapter" / "adapter_model.safetensors"))
+    assert {t.dtype for t in adapter.values()} == {torch.float32}
+    assert TrainConfig(model="x", dtype="float16").problems() == ["dtype must be auto, float32 or bfloat16, got "
+                                                                  "'float16'"]
+
+
 def test_resume_gives_the_same_result_as_an_uninterrupted_run(tiny_model, corpus, tmp_path, monkeypatch):
     from kubedistill.train import lora
 

@@ -64,6 +64,11 @@ class TrainConfig:
     threads: int = 0
     """torch CPU threads; 0: every core."""
     gradient_checkpointing: bool = False
+    dtype: str = "auto"
+    """The base model's weights: ``auto`` is bfloat16 on a GPU and float32 on a CPU (the reference setup);
+    ``bfloat16`` on a CPU with AVX512-BF16 or AMX runs a step about 1.9x faster (measured on this project's
+    2-core EPYC: 7.0 s vs 13.1 s for a 700-token pair on the 0.5B model). The LoRA weights and the optimizer stay
+    float32 either way (peft keeps adapters in float32), and the loss is taken in float32."""
     share_prefix: bool = True
     """Run the prompt prefix every pair shares once per optimizer step instead of once per pair (exact; see
     ``train/step.py``). Off under gradient checkpointing and data-parallel processes."""
@@ -82,6 +87,8 @@ class TrainConfig:
             found.append("lora.r must be at least 1")
         if self.prompt not in ("plain", "strict"):
             found.append("prompt must be plain or strict")
+        if self.dtype not in ("auto", "float32", "bfloat16"):
+            found.append(f"dtype must be auto, float32 or bfloat16, got {self.dtype!r}")
         return found
 
 
@@ -148,7 +155,10 @@ def setup(config: TrainConfig, corpus: Path, device: Any = None
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = torch.bfloat16 if str(device).startswith("cuda") else torch.float32
+    if config.dtype == "auto":
+        dtype = torch.bfloat16 if str(device).startswith("cuda") else torch.float32
+    else:
+        dtype = getattr(torch, config.dtype)
     path = resolve_model(config.model, config.cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(path)
     base = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
