@@ -11,6 +11,7 @@ chunks it had claimed once no worker is left.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import queue
 import signal
@@ -24,6 +25,7 @@ CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 WINDOW = 8
 """Chunks a worker may finish ahead of the caller's output position."""
 _POLL_S = 0.05
+_LOG = logging.getLogger(__name__)
 
 
 def chunk_size(files: int, jobs: int) -> int:
@@ -83,6 +85,10 @@ def run_parallel(files: list[str], make_verify: Callable[[], Callable[[str], lis
                     done[index] = [verify(path) for path in chunks[index]]
                 elif not _collect(results, done, block=True) and not any(w.is_alive() for w in workers):
                     _collect(results, done, block=False)
+                    codes = sorted({w.exitcode for w in workers if w.exitcode})
+                    if codes:
+                        _LOG.warning("a verifier worker process ended with exit code %s; this process verifies "
+                                     "its files", ", ".join(map(str, codes)))
                     for lost in range(position, len(chunks)):  # claimed by a worker that died
                         if lost not in done:
                             done[lost] = [verify(path) for path in chunks[lost]]
