@@ -52,7 +52,7 @@ YAML_11_CASES = [
     "spec:\n  defaultMode: 0400\n", "cmd: if [ ! -f x ]; then y; fi\n", "rule: a || !has(b)\n",
     "args: [\"--addr=:8080\", '-v']\n", "a: x:1\n", "a:{b}\n", "a: 1.5\n", "a: -1\n", "a: +1\n",
     "a: &&\n", "a: && b\n", "rule: a && b\n", "a: |\n", "a: >+\n\n", "- |\n", "a: | # note\n   \n",
-    "a: |\n  x\nb: |\n",
+    "a: |\n  x\nb: |\n", "# c\r\r\na: 1\r\n", "\r\ra: 1\n", "a: 1\r\nb: 2\r\n", "# c\ra: 1\n",
 ]
 
 

@@ -129,6 +129,8 @@ def _needs_exact(text: str) -> bool:
     """
     if "\t" in text or text.startswith("%") or "\n%" in text:
         return True  # tabs (the exact path names them), directives
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return True  # a lone carriage return: a line break to libyaml, which the fast path's line count misses
     if ("\n---" in text or "\n..." in text) and _SECOND_DOC.search(text):
         return True  # several documents: the exact path numbers them
     return _odd_number(text) or _odd_flow(text)
