@@ -197,9 +197,9 @@ def _report_dropped(dropped: dict[str, Counter], max_length: int) -> None:
     such task (1,024 tokens dropped 49 of 51 web-app pairs of our reference corpus)."""
     for split, counts in dropped.items():
         if counts:
-            worst = ", ".join(f"{family} {n}" for family, n in counts.most_common(6))
             print(f"kubedistill train: {sum(counts.values())} {split} pairs are longer than max_length "
-                  f"{max_length} tokens and are left out ({worst}); raise max_length to keep them", file=sys.stderr)
+                  f"{max_length} tokens and are left out ({_by_family(counts, 6)}); raise max_length to keep them",
+                  file=sys.stderr)
 
 
 def schedule(step: int, total: int, warmup: int) -> float:
@@ -397,8 +397,12 @@ def _dropped_line(dropped: dict[str, Counter], max_length: int) -> str:
     counts = dropped.get("train") or Counter()
     if not counts:
         return f"Every training pair fit in max_length {max_length} tokens.\n\n"
-    listed = ", ".join(f"{family} {n}" for family, n in counts.most_common())
-    return f"Left out as longer than max_length {max_length} tokens: {sum(counts.values())} pairs ({listed}).\n\n"
+    return (f"Left out as longer than max_length {max_length} tokens: {sum(counts.values())} pairs "
+            f"({_by_family(counts)}).\n\n")
+
+
+def _by_family(counts: Counter, most: int | None = None) -> str:
+    return ", ".join(f"{family} {n}" for family, n in counts.most_common(most))
 
 
 def _loss_plot(out: Path) -> None:

@@ -233,7 +233,7 @@ def _unknown_field(key: str, path: Path, known: list[str]) -> Issue:
     hint = f"did you mean {close[0]!r}?" if close else (
         f"known fields here: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''}" if known else
         "remove the field")
-    return Issue("L2-UNKNOWN-FIELD", f"{render(path)}/{esc(key)}", f"unknown field {key!r}", hint)
+    return Issue("L2-UNKNOWN-FIELD", render((path, key)), f"unknown field {key!r}", hint)
 
 
 def _type_name(value: Any) -> str:

@@ -273,7 +273,6 @@ def load(text: str, max_depth: int) -> dict | None:
         return None
     if _block_scalar_ends(text):
         return None
-    hits = _indicator_hits(text)
     try:
         data = yaml_rs.loads(text, parse_datetime=False)
         if not isinstance(data, dict):  # None (empty), a list, a scalar or several documents: rare, left exact
@@ -281,6 +280,7 @@ def load(text: str, max_depth: int) -> dict | None:
         _check(data, 1, max_depth)
     except Exception:  # any refusal (syntax, duplicate key, doubt) means: ask the exact path
         return None
+    hits = _indicator_hits(text)
     if hits and not _content_only(text, hits, data):
         return None
     return data
