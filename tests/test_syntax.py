@@ -7,7 +7,7 @@ import time
 import pytest
 
 from conftest import rules_of
-from kubedistill.verify import Status
+from kubedistill.verify import Status, pointer
 from kubedistill.verify.syntax import MAX_DEPTH, decode, parse_stream
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n"
@@ -116,3 +116,16 @@ def test_block_boundaries_do_not_change_results(verifier, monkeypatch, tmp_path)
     monkeypatch.setattr(stream, "BLOCK_BYTES", 7)
     small = [(r.doc, r.status, r.line, [f.rule for f in r.findings]) for r in verifier.verify_file(str(path))]
     assert whole == small and len(whole) == 31 and whole[-1][3] == ["L1-YAML"]
+
+
+@pytest.mark.parametrize("key", ["app.kubernetes.io/name", "a~1b", "~/~", "plain", ""])
+def test_pointer_segments_round_trip(key):
+    """`~` is escaped before `/`: a literal '~1' in a key must not come back as '/'."""
+    assert pointer.parts("/x/" + pointer.escape(key)) == ["x", key]
+
+
+def test_a_finding_in_a_slashed_label_key_points_at_its_line(verifier):
+    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  labels:\n"
+            "    app.kubernetes.io/name: 'bad value!'\n")
+    found = [f for r in verifier.verify_text(text) for f in r.findings if f.path.startswith("/metadata/labels/")]
+    assert found and found[0].path == "/metadata/labels/app.kubernetes.io~1name" and found[0].line == 6

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from kubedistill.verify import cron
-from kubedistill.verify.compiler import esc
 from kubedistill.verify.finding import Issue
 from kubedistill.verify.names import (
     CONFIG_KEY,
@@ -37,6 +36,7 @@ from kubedistill.verify.objects import (
     selector_is_empty,
     selector_matches,
 )
+from kubedistill.verify.pointer import escape as esc
 from kubedistill.verify.quantity import parse_quantity
 from kubedistill.verify.registry import check, rule
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kubedistill.verify.finding import Issue
+from kubedistill.verify.pointer import escape as esc
 
 Path = str | tuple
 """Where a value sits: a JSON-pointer string, or ``(parent, key_or_index)`` built while descending. Checks pass
@@ -31,13 +32,6 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 _NAMES = {dict: "object", list: "array", str: "string", int: "integer", float: "number", bool: "boolean",
           type(None): "null"}
-
-
-def esc(key: str) -> str:
-    """JSON-pointer escaping for one path segment."""
-    if "/" in key or "~" in key:
-        return key.replace("~", "~0").replace("/", "~1")
-    return key
 
 
 def render(path: Path) -> str:

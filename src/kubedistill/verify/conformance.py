@@ -16,6 +16,8 @@ from kubedistill.verify import cron
 from kubedistill.verify.facts import extract
 from kubedistill.verify.finding import Issue
 from kubedistill.verify.objects import as_dict, as_list, containers, dig, pod_spec
+from kubedistill.verify.pointer import escape
+from kubedistill.verify.pointer import parts as pointer_parts
 from kubedistill.verify.quantity import parse_quantity
 from kubedistill.verify.registry import rule
 
@@ -94,7 +96,7 @@ def _labels(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
     got = as_dict(dig(doc, "metadata", "labels"))
     for key, value in want.labels.items():
         if got.get(key) != value:
-            yield _issue(f"/metadata/labels/{key.replace('/', '~1')}", f"label {key}", value, got.get(key))
+            yield _issue(f"/metadata/labels/{escape(key)}", f"label {key}", value, got.get(key))
 
 
 def _workload(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
@@ -205,7 +207,7 @@ def _refs(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
 def resolve_pointer(doc: Any, pointer: str) -> Any:
     """The value at a JSON pointer, or None when any step is missing."""
     got: Any = doc
-    for part in [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]:
+    for part in pointer_parts(pointer):
         got = got[int(part)] if isinstance(got, list) and part.isdigit() and int(part) < len(got) else (
             got.get(part) if isinstance(got, dict) else None)
     return got

@@ -24,6 +24,7 @@ from kubedistill.verify.objects import (
     dig,
     pod_spec,
 )
+from kubedistill.verify.pointer import escape
 from kubedistill.verify.registry import check, rule
 
 PROFILES = ("baseline", "restricted", "best-practice")
@@ -149,7 +150,7 @@ def _apparmor_annotations(doc: dict, ref: PodSpecRef) -> Iterator[Issue]:
     for key, value in annotations.items():
         if str(key).startswith("container.apparmor.security.beta.kubernetes.io/") and not (
                 value == "runtime/default" or str(value).startswith("localhost/")):
-            yield Issue("L3-APPARMOR", f"{meta_path}/annotations/{key.replace('/', '~1')}",
+            yield Issue("L3-APPARMOR", f"{meta_path}/annotations/{escape(key)}",
                         f"AppArmor annotation {value!r} is not allowed", "use runtime/default")
 
 

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import yaml
 import yaml._yaml as _yaml
 
-from kubedistill.verify import fastyaml
+from kubedistill.verify import fastyaml, pointer
 from kubedistill.verify.finding import Issue
 
 MAX_DEPTH = 200
@@ -78,7 +78,7 @@ class ParsedDoc:
         """
         if self.tree is None and self.source is not None and not self.walked and path.count("/") == 1:
             self.walked = True
-            found = _event_locate(self.source, _pointer_parts(path)[0])
+            found = _event_locate(self.source, pointer.parts(path)[0])
             if found is not None:
                 return found
         return locate(self.node, path)
@@ -303,7 +303,7 @@ def path_to(root: yaml.Node, target: yaml.Node) -> str:
             stack.extend((child, f"{path}/{i}") for i, child in enumerate(node.value))
         else:
             for key, value in node.value:
-                name = _escape(str(key.value)) if isinstance(key, yaml.ScalarNode) else "?"
+                name = pointer.escape(str(key.value)) if isinstance(key, yaml.ScalarNode) else "?"
                 stack.append((value, f"{path}/{name}"))
                 stack.append((key, f"{path}/{name}"))
     return ""
@@ -313,15 +313,6 @@ def _json_key(key: Any) -> str:
     if isinstance(key, bool):
         return "true" if key else "false"
     return str(key)
-
-
-def _pointer_parts(path: str) -> list[str]:
-    """The unescaped keys of a JSON pointer ('' is the root: no keys)."""
-    return [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]] if path else []
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _expanded_size(root: yaml.Node) -> int:
@@ -406,7 +397,7 @@ def _construct(index: int, node: yaml.Node, may_alias: bool) -> ParsedDoc:
 def _walk(node: yaml.Node, path: str) -> tuple[yaml.Node, Any]:
     """The deepest node on a JSON-pointer path, and the mark of its key (or item) in the parent."""
     best, mark = node, node.start_mark
-    for part in _pointer_parts(path):
+    for part in pointer.parts(path):
         step = None
         if isinstance(best, yaml.MappingNode):
             for key, value in best.value:
