@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kubedistill.verify import Verifier, VerifyConfig, fastyaml, syntax
+from kubedistill.verify import Verifier, VerifyConfig, fastyaml, pointer, syntax
 from kubedistill.verify.stream import decoded_blocks, split_documents
 
 
@@ -118,7 +118,7 @@ def test_event_stream_locator_agrees_with_the_tree():
     assert doc.tree is None
     node = syntax._PositionLoader(text).get_single_node()
     for key in ("kind", "apiVersion", "metadata", "spec", "missing", "c/d"):
-        assert syntax._event_locate(text, key) == syntax.locate(node, "/" + key.replace("/", "~1")), key
+        assert syntax._event_locate(text, key) == syntax.locate(node, "/" + pointer.escape(key)), key
     for other in ("- a\n", "a\n", "[a, b]\n", "{a: 1, kind: x}\n", "? [x]\n: y\nkind: z\n"):
         expected = syntax.locate(syntax._PositionLoader(other).get_single_node(), "/kind")
         assert syntax._event_locate(other, "kind") in (expected, None), other

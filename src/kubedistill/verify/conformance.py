@@ -12,12 +12,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from kubedistill.context.spec import ObjectSpec, TaskSpec
-from kubedistill.verify import cron
+from kubedistill.verify import cron, pointer
 from kubedistill.verify.facts import extract
 from kubedistill.verify.finding import Issue
 from kubedistill.verify.objects import as_dict, as_list, containers, dig, pod_spec
-from kubedistill.verify.pointer import escape
-from kubedistill.verify.pointer import parts as pointer_parts
 from kubedistill.verify.quantity import parse_quantity
 from kubedistill.verify.registry import rule
 
@@ -96,7 +94,7 @@ def _labels(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
     got = as_dict(dig(doc, "metadata", "labels"))
     for key, value in want.labels.items():
         if got.get(key) != value:
-            yield _issue(f"/metadata/labels/{escape(key)}", f"label {key}", value, got.get(key))
+            yield _issue(f"/metadata/labels/{pointer.escape(key)}", f"label {key}", value, got.get(key))
 
 
 def _workload(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
@@ -204,10 +202,10 @@ def _refs(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
             yield _issue("", f"reference to {kind}", name, None)
 
 
-def resolve_pointer(doc: Any, pointer: str) -> Any:
+def resolve_pointer(doc: Any, path: str) -> Any:
     """The value at a JSON pointer, or None when any step is missing."""
     got: Any = doc
-    for part in pointer_parts(pointer):
+    for part in pointer.parts(path):
         got = got[int(part)] if isinstance(got, list) and part.isdigit() and int(part) < len(got) else (
             got.get(part) if isinstance(got, dict) else None)
     return got
@@ -226,13 +224,13 @@ def same_value(want: Any, got: Any) -> bool:
 
 
 def _fields(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
-    for pointer, value in want.fields.items():
-        got = resolve_pointer(doc, pointer)
-        if got is None and pointer.startswith("/stringData/"):  # a Secret may carry the value base64-encoded
-            encoded = resolve_pointer(doc, "/data/" + pointer.removeprefix("/stringData/"))
+    for path, value in want.fields.items():
+        got = resolve_pointer(doc, path)
+        if got is None and path.startswith("/stringData/"):  # a Secret may carry the value base64-encoded
+            encoded = resolve_pointer(doc, "/data/" + path.removeprefix("/stringData/"))
             got = _b64(encoded) if isinstance(encoded, str) else None
         if not same_value(value, got):
-            yield _issue(pointer, pointer, value, got)
+            yield _issue(path, path, value, got)
 
 
 def _b64(text: str) -> str | None:

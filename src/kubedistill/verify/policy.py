@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from kubedistill.verify import pointer
 from kubedistill.verify.finding import Issue, Severity
 from kubedistill.verify.objects import (
     LONG_RUNNING_KINDS,
@@ -24,7 +25,6 @@ from kubedistill.verify.objects import (
     dig,
     pod_spec,
 )
-from kubedistill.verify.pointer import escape
 from kubedistill.verify.registry import check, rule
 
 PROFILES = ("baseline", "restricted", "best-practice")
@@ -146,11 +146,11 @@ def _pod_and_container_shared(sc: dict, path: str) -> Iterator[Issue]:
 
 def _apparmor_annotations(doc: dict, ref: PodSpecRef) -> Iterator[Issue]:
     meta_path = ref.template_path + "/metadata" if ref.template_path else "/metadata"
-    annotations = as_dict(dig(doc, *[p for p in meta_path.split("/") if p], "annotations"))
+    annotations = as_dict(dig(doc, *pointer.parts(meta_path), "annotations"))
     for key, value in annotations.items():
         if str(key).startswith("container.apparmor.security.beta.kubernetes.io/") and not (
                 value == "runtime/default" or str(value).startswith("localhost/")):
-            yield Issue("L3-APPARMOR", f"{meta_path}/annotations/{escape(key)}",
+            yield Issue("L3-APPARMOR", f"{meta_path}/annotations/{pointer.escape(key)}",
                         f"AppArmor annotation {value!r} is not allowed", "use runtime/default")
 
 
