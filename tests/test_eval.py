@@ -225,7 +225,9 @@ def test_the_transformers_backend_loads_the_dtype_asked_for(tiny_model):
     from kubedistill.inference.backend import ModelRef, load_backend
 
     torch = pytest.importorskip("torch")
-    assert load_backend(ModelRef(str(tiny_model))).model.dtype == torch.float32  # auto on a CPU
+    auto = torch.bfloat16 if torch.cuda.is_available() else torch.float32  # the reference setup on each
+    assert load_backend(ModelRef(str(tiny_model))).model.dtype == auto
+    assert load_backend(ModelRef(str(tiny_model), dtype="float32")).model.dtype == torch.float32
     half = load_backend(ModelRef(str(tiny_model), dtype="bfloat16"))
     assert half.model.dtype == torch.bfloat16
     assert half.generate([{"role": "user", "content": "a ConfigMap"}], max_new_tokens=3).tokens > 0

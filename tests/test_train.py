@@ -140,7 +140,9 @@ def test_merged_export_computes_what_base_plus_adapter_computes(tiny_model, corp
     import peft
     from transformers import AutoModelForCausalLM
 
-    fit(_config(tiny_model, max_steps=3, export_merged=True), corpus, tmp_path / "run", progress=False)
+    # float32 on any device (auto is bfloat16 on a GPU, whose merge rounds the LoRA delta into bf16 weights)
+    fit(_config(tiny_model, max_steps=3, export_merged=True, dtype="float32"), corpus, tmp_path / "run",
+        progress=False)
     ids = torch.tensor([[1, 5, 9, 14, 20]])
     with torch.no_grad():
         tuned = peft.PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model),
@@ -246,3 +248,29 @@ def test_shared_prefix_stops_before_the_first_answer_token():
     other = {"input_ids": [1, 9, 3, 4], "labels": [IGNORE, IGNORE, 3, 4]}
     assert shared_prefix([same, other]) == [1] and shared_prefix([]) == []
     assert shared_prefix([same, {"input_ids": [5, 2], "labels": [IGNORE, 2]}]) == []
+
+
+def test_init_adapter_continues_from_the_saved_weights(tiny_model, corpus, tmp_path):
+    from peft import get_peft_model_state_dict
+
+    from kubedistill.train.lora import setup
+
+    fit(_config(tiny_model, max_steps=3), corpus, tmp_path / "stage1", progress=False)
+    saved = safetensors.load_file(str(tmp_path / "stage1" / "adapter" / "adapter_model.safetensors"))
+    model = setup(_config(tiny_model, init_adapter=str(tmp_path / "stage1")), corpus)[0]
+    loaded = {k: t.cpu() for k, t in get_peft_model_state_dict(model).items()}
+    assert saved.keys() == loaded.keys() and all(torch.equal(saved[k], loaded[k]) for k in saved)
+    assert any(float(t.abs().sum()) > 0 for k, t in loaded.items() if "lora_B" in k)  # not a fresh LoRA (B = 0)
+    fit(_config(tiny_model, max_steps=2, init_adapter=str(tmp_path / "stage1" / "adapter")), corpus,
+        tmp_path / "stage2", progress=False)
+    assert "Continued from the adapter" in (tmp_path / "stage2" / "README.md").read_text()
+
+
+def test_init_adapter_with_other_lora_settings_or_no_adapter_is_a_clear_error(tiny_model, corpus, tmp_path):
+    fit(_config(tiny_model, max_steps=1), corpus, tmp_path / "stage1", progress=False)
+    with pytest.raises(UserError, match="differ from this config"):
+        fit(_config(tiny_model, max_steps=1, init_adapter=str(tmp_path / "stage1"),
+                    lora=LoraSettings(r=8, alpha=16)), corpus, tmp_path / "r8", progress=False)
+    with pytest.raises(UserError, match="no adapter at"):
+        fit(_config(tiny_model, max_steps=1, init_adapter=str(tmp_path / "nothing")), corpus, tmp_path / "x",
+            progress=False)

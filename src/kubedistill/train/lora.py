@@ -77,6 +77,10 @@ class TrainConfig:
     export_gguf: bool = True
     """Also write ``adapter/adapter.gguf``, the GGUF LoRA adapter llama.cpp (the llamacpp backend) loads."""
     cache_dir: str = ""
+    init_adapter: str = ""
+    """Start from this trained adapter (its folder, or a training run's folder holding ``adapter/``) instead of
+    a fresh LoRA: continued fine-tuning, e.g. a second stage on pairs the first never saw. Its rank, alpha and
+    target modules must equal ``lora``; the optimizer and schedule start afresh."""
 
     def problems(self) -> list[str]:
         found = []
@@ -168,6 +172,8 @@ def setup(config: TrainConfig, corpus: Path, device: Any = None
     lora = LoraConfig(r=config.lora.r, lora_alpha=config.lora.alpha, lora_dropout=config.lora.dropout,
                       target_modules=config.lora.target_modules, task_type="CAUSAL_LM")
     model = get_peft_model(base, lora)
+    if config.init_adapter:
+        load_adapter(model, config)
     dropped: dict[str, Counter] = {}
     train = _encode_all(tokenizer, read_split(corpus, "train"), config, dropped.setdefault("train", Counter()))
     validation = _encode_all(tokenizer, read_split(corpus, "validation"), config,
@@ -177,6 +183,38 @@ def setup(config: TrainConfig, corpus: Path, device: Any = None
     if not train:
         raise UserError("no training pair fits max_length", f"raise max_length (now {config.max_length})")
     return model, tokenizer, train, validation, dropped
+
+
+def load_adapter(model: Any, config: TrainConfig) -> Path:
+    """Copy the weights of ``config.init_adapter`` into the fresh LoRA of ``model``; every LoRA tensor must be
+    found, so a partial load can never pass for continued training."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    folder = Path(config.init_adapter)
+    if (folder / "adapter" / "adapter_config.json").is_file():
+        folder = folder / "adapter"
+    if not (folder / "adapter_config.json").is_file() or not (folder / "adapter_model.safetensors").is_file():
+        raise UserError(f"init_adapter: no adapter at {config.init_adapter}",
+                        "give the adapter/ folder that kubedistill train wrote (adapter_config.json and "
+                        "adapter_model.safetensors)")
+    saved = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
+    wanted = {"r": config.lora.r, "lora_alpha": config.lora.alpha,
+              "target_modules": sorted(config.lora.target_modules)}
+    found = {"r": saved.get("r"), "lora_alpha": saved.get("lora_alpha"),
+             "target_modules": sorted(saved.get("target_modules") or [])}
+    if found != wanted:
+        raise UserError(f"init_adapter {folder}: its LoRA settings {found} differ from this config's {wanted}",
+                        "set lora.r, lora.alpha and lora.target_modules to the adapter's")
+    try:
+        result = set_peft_model_state_dict(model, load_file(str(folder / "adapter_model.safetensors")))
+    except RuntimeError as exc:  # shape mismatch: an adapter of another base model
+        raise UserError(f"init_adapter {folder} does not fit {config.model}: {str(exc).splitlines()[0]}") from exc
+    missing = [k for k in getattr(result, "missing_keys", []) if "lora_" in k]
+    if missing:
+        raise UserError(f"init_adapter {folder} lacks {len(missing)} LoRA tensors of {config.model}, e.g. "
+                        f"{missing[0]}", "train it with the same base model and target modules")
+    return folder
 
 
 def _encode_all(tokenizer: Any, rows: list[dict], config: TrainConfig, dropped: Counter) -> list[dict]:
@@ -326,6 +364,8 @@ def _checkpoint(model: Any, optimizer: Any, scheduler: Any, step: int, out: Path
     tmp.mkdir(parents=True)
     torch.save({"adapter": get_peft_model_state_dict(model), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "step": step, "torch_rng": torch.get_rng_state(),
+                # LoRA dropout on a GPU draws from the CUDA generators, not the CPU one
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
                 "python_rng": random.getstate()}, tmp / "state.pt")
     os.replace(tmp, final)
     for old in sorted((out / "checkpoints").glob("step-???????"))[:-2]:
@@ -344,6 +384,8 @@ def _restore(model: Any, optimizer: Any, scheduler: Any, out: Path) -> int:
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["torch_rng"])
+    if state.get("cuda_rng") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
     random.setstate(state["python_rng"])
     metrics = out / "metrics.jsonl"
     if metrics.exists():  # drop lines logged after the checkpoint (they are recomputed)
@@ -388,6 +430,7 @@ def save(model: Any, tokenizer: Any, config: TrainConfig, corpus: Path, out: Pat
         f"{', '.join(config.lora.target_modules)}; {last.get('step')} steps of batch {config.batch_size} x "
         f"{config.grad_accum} accumulation, lr {config.lr}, {config.prompt} prompt, loss on the answer only.\n\n"
         f"Final training loss {last.get('loss')}, validation loss {last.get('val_loss')}.\n\n"
+        f"{f'Continued from the adapter {config.init_adapter}.' + chr(10) * 2 if config.init_adapter else ''}"
         f"{_dropped_line(dropped or {}, config.max_length)}"
         "![loss](loss.png)\n\nLoad with `peft.PeftModel.from_pretrained(base, 'adapter')`; the base model is "
         "unchanged.\n")

@@ -61,7 +61,7 @@ def answer_loss(model: Any, batch: dict, prefix: Any = None) -> Any:
     keep = ids.shape[1] - first + 1
     kwargs: dict = {"attention_mask": batch["attention_mask"]}
     if prefix is not None:
-        kwargs["cache"] = prefix.cache(ids.shape[0])
+        kwargs[prefix.keyword] = prefix.cache(ids.shape[0])
         kwargs["use_cache"] = True
     logits = model(input_ids=ids, logits_to_keep=keep, **kwargs).logits[:, :-1]
     if logits.dtype in (torch.float16, torch.bfloat16):  # the softmax in fp32, as transformers' own loss does
@@ -79,7 +79,10 @@ class Prefix:
 
         self.length = len(ids)
         out = model(input_ids=torch.tensor([ids], device=device), use_cache=True, logits_to_keep=1)
-        self._outputs = [t for layer in out.cache.layers for t in (layer.keys, layer.values)]
+        # transformers renamed the cache from past_key_values to cache (about 5.2x); take either, pass it back
+        # under the name the model returned it by
+        self.keyword = "cache" if getattr(out, "cache", None) is not None else "past_key_values"
+        self._outputs = [t for layer in getattr(out, self.keyword).layers for t in (layer.keys, layer.values)]
         self._leaves = [t.detach().requires_grad_() for t in self._outputs]
 
     def cache(self, batch_size: int) -> Any:
