@@ -71,7 +71,9 @@ class TrainConfig:
     float32 either way (peft keeps adapters in float32), and the loss is taken in float32."""
     share_prefix: bool = True
     """Run the prompt prefix every pair shares once per optimizer step instead of once per pair (exact; see
-    ``train/step.py``). Off under gradient checkpointing and data-parallel processes."""
+    ``train/step.py``). Off under gradient checkpointing and data-parallel processes, and on GPUs: there a
+    batch-1 step is bound by kernel launches, not arithmetic, and the extra prefix pass made it slower (0.65x the
+    textbook step's tokens/s at Qwen2.5-0.5B's shapes on an H100, 0.81x at 1.5B; bench/train_shapes.py)."""
     export_merged: bool = False
     """Also save base + adapter merged into one plain model (``merged/``), for backends without LoRA support."""
     export_gguf: bool = True
@@ -312,7 +314,8 @@ def fit(config: TrainConfig, corpus: str | Path, out: str | Path, resume: bool =
     batches = micro_batches(train, config, step * per_step)
     bar = Progress("train", steps, enabled=progress if procs.main else False)
     bar.count = step
-    shared = config.share_prefix and not config.gradient_checkpointing and procs.world == 1
+    shared = (config.share_prefix and not config.gradient_checkpointing and procs.world == 1
+              and procs.device.type == "cpu")
     prefix_ids = shared_prefix(train) if shared else []
     model.train()
     last: dict = {}
