@@ -52,6 +52,7 @@ class Scripted:
             raise KeyboardInterrupt  # a crash in the middle of a run
         self.calls.append(messages)
         rounds = sum(1 for m in messages if m["role"] == "assistant")
+        rounds += messages[-1]["content"].count("A first answer to this request failed")  # a restated repair
         text = self.answers[min(rounds, len(self.answers) - 1)]
         return Generation(text, len(text.split()), 10, 0.01, truncated=False)
 
@@ -113,6 +114,25 @@ def test_repair_feeds_findings_back_and_keeps_every_attempt(strict_verifier):
     assert "L4-SPEC" in second[2]["content"] and "fails validation" in second[2]["content"]
     assert len(solve(Scripted([WRONG_NAME]), strict_verifier, messages, SPEC, repair=2).attempts) == 3
     assert len(solve(Scripted([GOOD]), strict_verifier, messages, SPEC, repair=2).attempts) == 1
+
+
+def test_a_restated_repair_asks_the_request_again_with_the_findings_and_no_earlier_answer(strict_verifier,
+                                                                                           tmp_path):
+    backend = Scripted([WRONG_NAME, GOOD])
+    messages = [{"role": "system", "content": "Answer with YAML."},
+                {"role": "user", "content": "Create a ConfigMap named app-config."}]
+    outcome = solve(backend, strict_verifier, messages, SPEC, repair=2, repair_style="restate")
+    assert [a.verdict.passed for a in outcome.attempts] == [False, True]
+    second = backend.calls[1]
+    assert [m["role"] for m in second] == ["system", "user"] and second[0] == messages[0]
+    assert second[1]["content"].startswith("Create a ConfigMap named app-config.\n\nA first answer")
+    assert "L4-SPEC" in second[1]["content"] and WRONG_NAME not in second[1]["content"]
+    # the batched evaluation asks for the same restated conversations, so every repair is found in its cache
+    batched = ScriptedBatch([WRONG_NAME, GOOD])
+    summary = evaluate(EvalConfig(split=str(_tasks(tmp_path, n=5)), repair=1, batch_size=3, repair_style="restate"),
+                       tmp_path / "b", backend=batched)
+    assert batched.batches == [3, 3, 2, 2] and len(batched.calls) == 10 and summary["after_repair"]["passed"] == 5
+    assert "repair_style must be one of chat, restate" in EvalConfig(repair_style="again").problems()
 
 
 def test_a_repair_that_does_worse_does_not_replace_the_better_answer(strict_verifier, tmp_path):

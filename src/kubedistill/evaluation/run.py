@@ -21,7 +21,7 @@ from kubedistill.evaluation import cloudeval
 from kubedistill.evaluation.metrics import summarize
 from kubedistill.evaluation.tasks import Task, load_tasks, tasks_path
 from kubedistill.inference.backend import BACKENDS, DTYPES, Backend, Generation, ModelRef, load_backend, resolve_backend
-from kubedistill.inference.repair import Outcome, attempt_of, repair_messages, solve
+from kubedistill.inference.repair import REPAIR_STYLES, Outcome, attempt_of, repair_messages, solve
 from kubedistill.progress import Progress
 from kubedistill.prompts import PROMPT_MODES, chat, prompt_hash
 from kubedistill.sources.cache import AnswerCache
@@ -40,6 +40,9 @@ class EvalConfig:
     max_new_tokens: int = 768
     temperature: float = 0.0
     repair: int = 0
+    repair_style: str = "chat"
+    """chat (the failed answer, then the findings, as a conversation) | restate (the request again with the
+    findings added); see ``inference/repair.py``."""
     backend: str = "transformers"
     dtype: str = "auto"
     """transformers backend: auto (float32 on a CPU, bfloat16 on a GPU) | float32 | bfloat16."""
@@ -76,6 +79,8 @@ class EvalConfig:
             found.append(f"unknown benchmark {self.benchmark!r}; the one supported is cloudeval")
         if self.benchmark and not self.data:
             found.append("--benchmark needs --data DIR (your local copy of the benchmark)")
+        if self.repair_style not in REPAIR_STYLES:
+            found.append(f"repair_style must be one of {', '.join(REPAIR_STYLES)}")
         if self.repair < 0 or self.limit < 0:
             found.append("repair and limit cannot be negative")
         found += VerifyConfig(k8s_version=self.k8s_version, policy=self.policy, context=self.context).problems()
@@ -173,7 +178,7 @@ def _prefill_rounds(generator: CachedGenerator, verifier: Verifier, config: Eval
             if task.id in conversations:
                 attempt = attempt_of(generator(conversations[task.id]), verifier, task.spec)
                 if not attempt.verdict.passed:
-                    failing[task.id] = repair_messages(asks[task.id], attempt)
+                    failing[task.id] = repair_messages(asks[task.id], attempt, config.repair_style)
         conversations = failing
 
 
@@ -225,7 +230,7 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
         generator = generators.get()
         try:
             outcome = solve(generator.backend, verifier, chat(config.prompt, task.instruction), task.spec,
-                            config.repair, generate=generator)
+                            config.repair, generate=generator, repair_style=config.repair_style)
         finally:
             generators.put(generator)
         record = case_record(task, outcome, config.prompt)
@@ -269,6 +274,7 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
 
 
 RESULT_FIELDS = ("model", "split", "corpus", "benchmark", "data", "prompt", "max_new_tokens", "temperature", "repair",
+                 "repair_style",
                  "backend", "policy", "context", "k8s_version", "seed", "batch_size", "dtype")
 
 

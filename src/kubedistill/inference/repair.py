@@ -14,6 +14,14 @@ from kubedistill.verify import Verifier
 REPAIR_REQUEST = ("The manifest you wrote fails validation:\n{feedback}\n\n"
                   "Write the corrected, complete manifest. Keep every value the request asked for. "
                   "Answer with YAML only.")
+RESTATED_REQUEST = ("{request}\n\nA first answer to this request failed validation:\n{feedback}\n"
+                    "Write the complete manifest so that none of these problems remain.")
+REPAIR_STYLES = ("chat", "restate")
+"""How a repair round asks again. ``chat``: the failed answer as the assistant's turn, then the findings as the
+user's next turn (the reference's residual correction). ``restate``: the same single-turn request as the first
+answer's, with the findings added to it; the failed answer is not shown. A small model fine-tuned on single-turn
+pairs tends to copy its own earlier answer back under greedy decoding in the chat form (the one-epoch 0.5B
+student repeated 13 of its 31 failing answers unchanged); the restated request is the form it was trained on."""
 
 
 @dataclass
@@ -66,14 +74,21 @@ def attempt_of(gen: Generation, verifier: Verifier, spec: TaskSpec | None) -> At
                    gen.seconds, gen.truncated)
 
 
-def repair_messages(messages: list[dict[str, str]], attempt: Attempt) -> list[dict[str, str]]:
+def repair_messages(messages: list[dict[str, str]], attempt: Attempt, style: str = "chat") -> list[dict[str, str]]:
+    """The conversation of the next repair round (see ``REPAIR_STYLES``)."""
+    feedback = attempt.verdict.feedback()
+    if style == "restate":
+        last = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=None)
+        if last is not None:
+            request = RESTATED_REQUEST.format(request=messages[last]["content"], feedback=feedback)
+            return [*messages[:last], {**messages[last], "content": request}, *messages[last + 1:]]
     return [*messages, {"role": "assistant", "content": attempt.text},
-            {"role": "user", "content": REPAIR_REQUEST.format(feedback=attempt.verdict.feedback())}]
+            {"role": "user", "content": REPAIR_REQUEST.format(feedback=feedback)}]
 
 
 def solve(backend: Backend, verifier: Verifier, messages: list[dict[str, str]], spec: TaskSpec | None = None,
           repair: int = 0, max_new_tokens: int = 768, temperature: float = 0.0, seed: int = 0,
-          on_text: OnText | None = None, generate: callable | None = None) -> Outcome:
+          on_text: OnText | None = None, generate: callable | None = None, repair_style: str = "chat") -> Outcome:
     """Answer ``messages``, then repair up to ``repair`` times. ``generate`` may replace the backend call (the
     evaluation uses it to read cached generations)."""
     call = generate or (lambda msgs: backend.generate(msgs, max_new_tokens, temperature, seed, on_text))
@@ -84,5 +99,5 @@ def solve(backend: Backend, verifier: Verifier, messages: list[dict[str, str]], 
         outcome.attempts.append(attempt)
         if attempt.verdict.passed or round_ == repair:
             break
-        conversation = repair_messages(messages, attempt)
+        conversation = repair_messages(messages, attempt, repair_style)
     return outcome
