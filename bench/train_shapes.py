@@ -25,10 +25,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import machine  # noqa: E402
-
-from kubedistill.train.data import encode, read_split  # noqa: E402
-from kubedistill.train.lora import TrainConfig, fit  # noqa: E402
+from corpus import machine
+from kubedistill.train.data import encode, read_split
+from kubedistill.train.lora import TrainConfig, fit
 
 
 def build(shape: Path, dest: Path) -> int:
