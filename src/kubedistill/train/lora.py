@@ -427,13 +427,14 @@ def save(model: Any, tokenizer: Any, config: TrainConfig, corpus: Path, out: Pat
         "left_out_over_max_length": {split: dict(c.most_common()) for split, c in (dropped or {}).items()},
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__}})
     _loss_plot(out)
+    continued = f"Continued from the adapter {config.init_adapter}.\n\n" if config.init_adapter else ""
     (out / "README.md").write_text(
         f"# LoRA adapter for {config.model}\n\nTrained by `kubedistill train` on `{corpus}` "
         f"(sha256 {digest.hexdigest()[:16]}...). LoRA r={config.lora.r}, alpha={config.lora.alpha} on "
         f"{', '.join(config.lora.target_modules)}; {last.get('step')} steps of batch {config.batch_size} x "
         f"{config.grad_accum} accumulation, lr {config.lr}, {config.prompt} prompt, loss on the answer only.\n\n"
         f"Final training loss {last.get('loss')}, validation loss {last.get('val_loss')}.\n\n"
-        f"{f'Continued from the adapter {config.init_adapter}.' + chr(10) * 2 if config.init_adapter else ''}"
+        f"{continued}"
         f"{_dropped_line(dropped or {}, config.max_length)}"
         "![loss](loss.png)\n\nLoad with `peft.PeftModel.from_pretrained(base, 'adapter')`; the base model is "
         "unchanged.\n")
