@@ -16,7 +16,10 @@ import argparse
 import hashlib
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
+
+from kubedistill.train.data import read_split
 
 
 def requirements(spec: dict | None) -> int:
@@ -40,9 +43,8 @@ def main() -> None:
     for split in ("test", "validation"):
         if (args.all / "data" / f"{split}.jsonl").read_bytes() != (args.seen / "data" / f"{split}.jsonl").read_bytes():
             raise SystemExit(f"{split} splits differ between {args.all} and {args.seen}: not the same build")
-    read = lambda path: [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]  # noqa: E731
-    seen = {row["id"] for row in read(args.seen / "data" / "train.jsonl")}
-    unseen = [row for row in read(args.all / "data" / "train.jsonl") if row["id"] not in seen]
+    seen = {row["id"] for row in read_split(args.seen, "train")}
+    unseen = [row for row in read_split(args.all, "train") if row["id"] not in seen]
     unseen.sort(key=lambda r: (-requirements(r.get("spec")), hashlib.sha256(r["id"].encode()).hexdigest()))
     chosen = unseen[: args.n]
     data = args.out / "data"
@@ -51,12 +53,10 @@ def main() -> None:
                                               for r in chosen), encoding="utf-8")
     for split in ("validation", "test"):
         shutil.copyfile(args.seen / "data" / f"{split}.jsonl", data / f"{split}.jsonl")
-    families: dict[str, int] = {}
-    for row in chosen:
-        families[row.get("family") or ""] = families.get(row.get("family") or "", 0) + 1
+    families = Counter(row.get("family") or "" for row in chosen)
     print(json.dumps({"unseen": len(unseen), "chosen": len(chosen),
                       "min_requirements": requirements(chosen[-1].get("spec")) if chosen else None,
-                      "families": dict(sorted(families.items(), key=lambda t: -t[1]))}))
+                      "families": dict(families.most_common())}))
 
 
 if __name__ == "__main__":

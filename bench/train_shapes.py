@@ -10,8 +10,10 @@ not on weight values, so this measures what a real run of that size would take w
 brought (the lent GPU machines reach no model hub and carry at most 64 MiB). The loss is meaningless here.
 
 Anchor, in the same run: the same fit with ``share_prefix: false`` (every micro-batch runs the whole prompt, as
-the textbook step does). Reports median useful tokens/s over the steps after the first two, and the projected
-time of one epoch over all training pairs that fit (their token count / that rate).
+the textbook step does). Since the H100 run in bench/results/train_shapes_h100/ found the prefix path slower on
+a GPU, ``fit()`` takes it on CPUs only: on a GPU both rows now run the same step, and the figure that remains
+meaningful there is the projected epoch time. Reports median useful tokens/s over the steps after the first two,
+and the projected time of one epoch over all training pairs that fit (their token count / that rate).
 """
 
 from __future__ import annotations

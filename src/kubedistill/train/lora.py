@@ -193,9 +193,9 @@ def load_adapter(model: Any, config: TrainConfig) -> Path:
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    folder = Path(config.init_adapter)
-    if (folder / "adapter" / "adapter_config.json").is_file():
-        folder = folder / "adapter"
+    from kubedistill.inference.backend import adapter_dir
+
+    folder = adapter_dir(config.init_adapter)
     if not (folder / "adapter_config.json").is_file() or not (folder / "adapter_model.safetensors").is_file():
         raise UserError(f"init_adapter: no adapter at {config.init_adapter}",
                         "give the adapter/ folder that kubedistill train wrote (adapter_config.json and "
