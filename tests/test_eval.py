@@ -107,7 +107,7 @@ def test_level_pass_rates_are_cumulative():
 def test_repair_feeds_findings_back_and_keeps_every_attempt(strict_verifier):
     backend = Scripted([WRONG_NAME, GOOD])
     messages = [{"role": "user", "content": "Create a ConfigMap named app-config."}]
-    outcome = solve(backend, strict_verifier, messages, SPEC, repair=2)
+    outcome = solve(backend, strict_verifier, messages, SPEC, repair=2, repair_style="chat")
     assert [a.verdict.passed for a in outcome.attempts] == [False, True]
     second = backend.calls[1]
     assert second[1] == {"role": "assistant", "content": WRONG_NAME}
@@ -121,7 +121,7 @@ def test_a_restated_repair_asks_the_request_again_with_the_findings_and_no_earli
     backend = Scripted([WRONG_NAME, GOOD])
     messages = [{"role": "system", "content": "Answer with YAML."},
                 {"role": "user", "content": "Create a ConfigMap named app-config."}]
-    outcome = solve(backend, strict_verifier, messages, SPEC, repair=2, repair_style="restate")
+    outcome = solve(backend, strict_verifier, messages, SPEC, repair=2)  # restate is the default
     assert [a.verdict.passed for a in outcome.attempts] == [False, True]
     second = backend.calls[1]
     assert [m["role"] for m in second] == ["system", "user"] and second[0] == messages[0]
@@ -129,8 +129,8 @@ def test_a_restated_repair_asks_the_request_again_with_the_findings_and_no_earli
     assert "L4-SPEC" in second[1]["content"] and WRONG_NAME not in second[1]["content"]
     # the batched evaluation asks for the same restated conversations, so every repair is found in its cache
     batched = ScriptedBatch([WRONG_NAME, GOOD])
-    summary = evaluate(EvalConfig(split=str(_tasks(tmp_path, n=5)), repair=1, batch_size=3, repair_style="restate"),
-                       tmp_path / "b", backend=batched)
+    summary = evaluate(EvalConfig(split=str(_tasks(tmp_path, n=5)), repair=1, batch_size=3), tmp_path / "b",
+                       backend=batched)
     assert batched.batches == [3, 3, 2, 2] and len(batched.calls) == 10 and summary["after_repair"]["passed"] == 5
     assert "repair_style must be one of chat, restate" in EvalConfig(repair_style="again").problems()
 
@@ -204,6 +204,21 @@ def test_an_interrupted_run_resumes_and_the_cache_saves_regeneration(tmp_path):
     again = Scripted([GOOD])
     assert evaluate(config, tmp_path / "other", backend=again)["full_pass_at_1"]["passed"] == 4
     assert again.calls == []  # every generation came from the cache
+
+
+def test_a_prompt_file_is_the_system_message_and_a_bad_one_is_a_clear_error(tmp_path):
+    prompt = tmp_path / "mine.txt"
+    prompt.write_text("You write Kubernetes YAML.\nMemory limits go in resources.limits.\n", encoding="utf-8")
+    backend = ScriptedBatch([GOOD])
+    summary = evaluate(EvalConfig(split=str(_tasks(tmp_path, n=2)), prompt=str(prompt), batch_size=2), tmp_path / "r",
+                       backend=backend)
+    assert summary["full_pass_at_1"]["passed"] == 2
+    assert {c[0]["content"] for c in backend.calls} == {prompt.read_text(encoding="utf-8").strip()}
+    assert [c[0]["role"] for c in backend.calls] == ["system", "system"]
+    (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
+    (tmp_path / "latin1.txt").write_bytes("r\xe9sum\xe9".encode("latin-1"))
+    assert "is empty" in EvalConfig(prompt=str(tmp_path / "empty.txt")).problems()[0]
+    assert "cannot be read as UTF-8" in EvalConfig(prompt=str(tmp_path / "latin1.txt")).problems()[0]
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path):
@@ -301,7 +316,7 @@ def test_cli_errors_are_messages_with_exit_code_2(tmp_path):
     run = _cli("eval", "compare", str(tmp_path))
     assert run.returncode == 2 and "holds no summary.json" in run.stderr
     run = _cli("eval", "--split", str(_tasks(tmp_path)), "--out", str(tmp_path / "o"), "--prompt", "fancy")
-    assert run.returncode == 2 and "prompt must be one of" in run.stderr
+    assert run.returncode == 2 and "is neither a prompt mode (plain, strict) nor a file" in run.stderr
     run = _cli("eval", "--split", str(_tasks(tmp_path)), "--out", str(tmp_path / "o"), "--dtype", "int3")
     assert run.returncode == 2 and "dtype must be one of" in run.stderr
 

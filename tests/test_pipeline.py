@@ -83,7 +83,7 @@ def test_invalid_settings_are_reported_together(tiny_model, tmp_path):
     with pytest.raises(UserError) as caught:
         _run(config, tmp_path)
     message = str(caught.value)
-    assert "prompt must be one of" in message and "batch_size" in message and "engine must be" in message
+    assert "neither a prompt mode" in message and "batch_size" in message and "engine must be" in message
 
 
 def test_shipped_quickstart_is_the_embedded_default():

@@ -47,6 +47,7 @@ class Scripted:
             self.calls.append((messages, max_new_tokens))
         time.sleep(self.delay)
         rounds = sum(1 for m in messages if m["role"] == "assistant")
+        rounds += messages[-1]["content"].count("A first answer to this request failed")  # a restated repair
         text = self.answers[min(rounds, len(self.answers) - 1)]
         if on_text:
             on_text(text)
@@ -97,7 +98,14 @@ def test_a_failing_answer_is_repaired_before_it_is_returned():
     meta = reply.model_extra["kubedistill"]
     assert reply.choices[0].message.content == GOOD
     assert meta["attempts"] == 2 and meta["repaired"] and not meta["first_attempt_passed"]
-    assert "L3" in backend.calls[1][0][-1]["content"]
+    # the default repair restates the request with the findings; the failed answer is not shown
+    repaired = backend.calls[1][0]
+    assert [m["role"] for m in repaired] == ["system", "user"] and repaired[-1]["content"].startswith("x\n\n")
+    assert "L3" in repaired[-1]["content"] and UNSAFE not in repaired[-1]["content"]
+    backend = Scripted([UNSAFE, GOOD])
+    with serving(backend, repair=1, repair_style="chat") as (url, _):
+        _client(url).chat.completions.create(model="kd", messages=[{"role": "user", "content": "x"}])
+    assert backend.calls[1][0][-2] == {"role": "assistant", "content": UNSAFE}
 
 
 def test_streaming_delivers_the_verified_answer_and_the_verdict_last():
@@ -187,7 +195,8 @@ def test_a_full_queue_answers_429_at_once_and_drops_nothing_it_accepted():
 
 def test_binding_beyond_loopback_requires_a_key():
     args = argparse.Namespace(host="0.0.0.0", api_key="", concurrency=1, max_body_bytes=1024, queue_size=1, port=0,
-                              served_model_name="", model="m", prompt="strict", repair=0, max_new_tokens=10)
+                              served_model_name="", model="m", prompt="strict", repair=0, repair_style="restate",
+                              max_new_tokens=10)
     with pytest.raises(UserError, match="API key is required"):
         settings_from(args)
     args.api_key = "k"
@@ -235,6 +244,8 @@ def test_generate_cli_usage_errors_exit_2(tiny_model):
     assert run.returncode == 2 and "cannot load model" in run.stderr
     run = _cli("generate", "x", "--model", str(tiny_model), "-o", "/no/such/folder/out.yaml")
     assert run.returncode == 2 and "folder does not exist" in run.stderr and "Traceback" not in run.stderr
+    run = _cli("generate", "x", "--model", str(tiny_model), "--prompt", "/no/such/prompt.txt")
+    assert run.returncode == 2 and "--prompt: prompt '/no/such/prompt.txt' is neither" in run.stderr
 
 
 def test_serve_cli_serves_the_tiny_model_and_shuts_down_gracefully(tiny_model):

@@ -21,9 +21,16 @@ from kubedistill.evaluation import cloudeval
 from kubedistill.evaluation.metrics import summarize
 from kubedistill.evaluation.tasks import Task, load_tasks, tasks_path
 from kubedistill.inference.backend import BACKENDS, DTYPES, Backend, Generation, ModelRef, load_backend, resolve_backend
-from kubedistill.inference.repair import REPAIR_STYLES, Outcome, attempt_of, repair_messages, solve
+from kubedistill.inference.repair import (
+    DEFAULT_REPAIR_STYLE,
+    REPAIR_STYLES,
+    Outcome,
+    attempt_of,
+    repair_messages,
+    solve,
+)
 from kubedistill.progress import Progress
-from kubedistill.prompts import PROMPT_MODES, chat, prompt_hash
+from kubedistill.prompts import chat, prompt_hash, prompt_problem
 from kubedistill.sources.cache import AnswerCache
 from kubedistill.sources.store import write_json_atomic
 from kubedistill.verify import Verifier, VerifyConfig
@@ -40,9 +47,9 @@ class EvalConfig:
     max_new_tokens: int = 768
     temperature: float = 0.0
     repair: int = 0
-    repair_style: str = "chat"
-    """chat (the failed answer, then the findings, as a conversation) | restate (the request again with the
-    findings added); see ``inference/repair.py``."""
+    repair_style: str = DEFAULT_REPAIR_STYLE
+    """restate (the request again with the findings added) | chat (the failed answer, then the findings, as a
+    conversation: the reference's form); see ``inference/repair.py``."""
     backend: str = "transformers"
     dtype: str = "auto"
     """transformers backend: auto (float32 on a CPU, bfloat16 on a GPU) | float32 | bfloat16."""
@@ -66,8 +73,8 @@ class EvalConfig:
 
     def problems(self) -> list[str]:
         found = []
-        if self.prompt not in PROMPT_MODES:
-            found.append(f"prompt must be one of {', '.join(PROMPT_MODES)}")
+        if prompt_problem(self.prompt):
+            found.append(prompt_problem(self.prompt))
         if self.backend not in BACKENDS:
             found.append(f"backend must be one of {', '.join(BACKENDS)}")
         if self.dtype not in DTYPES:

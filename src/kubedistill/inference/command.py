@@ -15,8 +15,9 @@ import sys
 
 from kubedistill.errors import EXIT_FINDINGS, EXIT_OK, UserError
 from kubedistill.inference.backend import BACKENDS, DTYPES, ModelRef
+from kubedistill.inference.repair import DEFAULT_REPAIR_STYLE, REPAIR_STYLES
 from kubedistill.inference.verdict import Verdict
-from kubedistill.prompts import PROMPT_MODES
+from kubedistill.prompts import PROMPT_MODES, prompt_problem
 from kubedistill.sources.store import write_text_atomic
 
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
@@ -29,8 +30,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--adapter", default="", help="LoRA adapter folder (a kubedistill train output)")
     parser.add_argument("--backend", default="auto", choices=BACKENDS,
                         help="auto: llama.cpp when installed, else transformers")
-    parser.add_argument("--prompt", default="strict", choices=PROMPT_MODES, help="system prompt mode")
+    parser.add_argument("--prompt", default="strict",
+                        help=f"system prompt: {' | '.join(PROMPT_MODES)} or a text file holding one (default strict)")
     parser.add_argument("--repair", type=int, default=2, help="validate-and-repair rounds (default 2)")
+    parser.add_argument("--repair-style", default=DEFAULT_REPAIR_STYLE, choices=REPAIR_STYLES,
+                        help="restate: ask the request again with the findings (default); chat: show the failed "
+                             "answer and the findings as the next turns")
     parser.add_argument("--policy", default="restricted", help="L3 profile: baseline | restricted | best-practice")
     parser.add_argument("--k8s-version", default="1.33")
     parser.add_argument("--max-new-tokens", type=int, default=768)
@@ -53,6 +58,8 @@ def verifier_for(args: argparse.Namespace):
         problems.append("--repair cannot be negative")
     if args.max_new_tokens < 1:
         problems.append("--max-new-tokens must be at least 1")
+    if prompt_problem(args.prompt):
+        problems.append(f"--prompt: {prompt_problem(args.prompt)}")
     if problems:
         raise UserError("; ".join(problems))
     return Verifier(config)
@@ -107,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.flush()
 
     outcome = solve(backend, verifier, chat(args.prompt, instruction), None, args.repair, args.max_new_tokens,
-                    on_text=show if stream else None)
+                    on_text=show if stream else None, repair_style=args.repair_style)
     if stream:
         sys.stderr.write("\n")
     final = outcome.best

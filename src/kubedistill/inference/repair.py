@@ -1,6 +1,6 @@
 """The validate-and-repair loop (the reference's *residual correction*): generate, verify, and while the answer
-fails, show the model its own answer with the verifier's findings and ask for a corrected manifest, at most N
-rounds. Every attempt is kept, so evaluation can report pass@1 before and after repair."""
+fails, ask again with the verifier's findings, at most N rounds. Every attempt is kept, so evaluation can report
+pass@1 before and after repair."""
 
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ REPAIR_REQUEST = ("The manifest you wrote fails validation:\n{feedback}\n\n"
 RESTATED_REQUEST = ("{request}\n\nA first answer to this request failed validation:\n{feedback}\n"
                     "Write the complete manifest so that none of these problems remain.")
 REPAIR_STYLES = ("chat", "restate")
+DEFAULT_REPAIR_STYLE = "restate"
 """How a repair round asks again. ``chat``: the failed answer as the assistant's turn, then the findings as the
 user's next turn (the reference's residual correction). ``restate``: the same single-turn request as the first
 answer's, with the findings added to it; the failed answer is not shown. A small model fine-tuned on single-turn
 pairs does poorly with the chat form: of the one-epoch 0.5B student's 31 failing answers, one chat round fixed 3,
 left 9 with the very same findings (5 copied word for word) and made 12 lose an object they had; the restated
-request is the single-turn form it was trained on."""
+request is the single-turn form it was trained on. On the stage-2 student's 21 failing first answers (200 test
+tasks), one restated round fixed 12 and one chat round 6, so ``restate`` is the default everywhere."""
 
 
 @dataclass
@@ -75,7 +77,8 @@ def attempt_of(gen: Generation, verifier: Verifier, spec: TaskSpec | None) -> At
                    gen.seconds, gen.truncated)
 
 
-def repair_messages(messages: list[dict[str, str]], attempt: Attempt, style: str = "chat") -> list[dict[str, str]]:
+def repair_messages(messages: list[dict[str, str]], attempt: Attempt,
+                    style: str = DEFAULT_REPAIR_STYLE) -> list[dict[str, str]]:
     """The conversation of the next repair round (see ``REPAIR_STYLES``)."""
     feedback = attempt.verdict.feedback()
     if style == "restate":
@@ -89,7 +92,8 @@ def repair_messages(messages: list[dict[str, str]], attempt: Attempt, style: str
 
 def solve(backend: Backend, verifier: Verifier, messages: list[dict[str, str]], spec: TaskSpec | None = None,
           repair: int = 0, max_new_tokens: int = 768, temperature: float = 0.0, seed: int = 0,
-          on_text: OnText | None = None, generate: callable | None = None, repair_style: str = "chat") -> Outcome:
+          on_text: OnText | None = None, generate: callable | None = None,
+          repair_style: str = DEFAULT_REPAIR_STYLE) -> Outcome:
     """Answer ``messages``, then repair up to ``repair`` times. ``generate`` may replace the backend call (the
     evaluation uses it to read cached generations)."""
     call = generate or (lambda msgs: backend.generate(msgs, max_new_tokens, temperature, seed, on_text))

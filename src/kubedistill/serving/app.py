@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubedistill.inference.backend import Backend
-from kubedistill.inference.repair import Outcome, solve
+from kubedistill.inference.repair import DEFAULT_REPAIR_STYLE, Outcome, solve
 from kubedistill.prompts import system_prompt
 from kubedistill.verify import Verifier
 
@@ -36,6 +36,8 @@ class ServerSettings:
     prompt: str = "strict"
     """strict | plain: our system prompt replaces the client's (the specialist was trained with it)."""
     repair: int = 2
+    repair_style: str = DEFAULT_REPAIR_STYLE
+    """restate | chat: how a repair round asks again (see ``inference/repair.py``)."""
     max_new_tokens: int = 768
     """Default and cap for max_tokens / max_completion_tokens."""
     max_body_bytes: int = 256 * 1024
@@ -209,7 +211,7 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
                 gate.running += int(acquired)
         try:
             return await asyncio.to_thread(solve, backend, verifier, messages, None, settings.repair, limit,
-                                           temperature)
+                                           temperature, repair_style=settings.repair_style)
         finally:
             gate.slots.release()
             with gate.lock:

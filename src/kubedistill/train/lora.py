@@ -26,6 +26,7 @@ from typing import Any
 
 from kubedistill.errors import UserError
 from kubedistill.progress import Progress
+from kubedistill.prompts import prompt_problem
 from kubedistill.sources.store import write_json_atomic
 from kubedistill.train.data import IGNORE, collate, encode, length_grouped_order, read_split
 from kubedistill.train.step import Prefix, answer_loss, shared_prefix
@@ -91,8 +92,8 @@ class TrainConfig:
                 found.append(f"{name} must be at least 1")
         if self.lora.r < 1:
             found.append("lora.r must be at least 1")
-        if self.prompt not in ("plain", "strict"):
-            found.append("prompt must be plain or strict")
+        if prompt_problem(self.prompt):
+            found.append(prompt_problem(self.prompt))
         if self.dtype not in ("auto", "float32", "bfloat16"):
             found.append(f"dtype must be auto, float32 or bfloat16, got {self.dtype!r}")
         return found
