@@ -91,6 +91,19 @@ def test_openai_client_gets_a_verified_manifest_with_its_verdict():
     assert reply.usage.completion_tokens == 7
 
 
+def test_a_prompt_file_is_read_once_and_replaces_the_clients_system_message(tmp_path):
+    prompt = tmp_path / "house.txt"
+    prompt.write_text("House rules: YAML only.\n", encoding="utf-8")
+    backend = Scripted([GOOD])
+    with serving(backend, prompt=str(prompt)) as (url, _):
+        prompt.unlink()  # read at start: the server keeps the prompt it started with
+        client = _client(url)
+        client.chat.completions.create(model="kd", messages=[{"role": "system", "content": "You are a pirate."},
+                                                             {"role": "user", "content": "a ConfigMap"}])
+        client.chat.completions.create(model="kd", messages=[{"role": "user", "content": "a ConfigMap"}])
+    assert [call[0][0] for call in backend.calls] == [{"role": "system", "content": "House rules: YAML only."}] * 2
+
+
 def test_a_failing_answer_is_repaired_before_it_is_returned():
     backend = Scripted([UNSAFE, GOOD])
     with serving(backend, repair=2) as (url, _):

@@ -52,10 +52,16 @@ def system_prompt(mode: str) -> str:
     prompt (the reference's largest gain came from the prompt alone) needs no code change to try one."""
     if mode in PROMPT_MODES:
         return load(f"system_{mode}").strip()
-    problem = prompt_problem(mode)
+    return _prompt_file(mode)
+
+
+@cache
+def _prompt_file(path: str) -> str:
+    """Read once per process, so a server keeps the prompt it started with even if the file changes later."""
+    problem = prompt_problem(path)
     if problem:
         raise ValueError(problem)
-    return Path(mode).read_text(encoding="utf-8").strip()
+    return Path(path).read_text(encoding="utf-8").strip()
 
 
 def chat(mode: str, instruction: str) -> list[dict[str, str]]:

@@ -141,6 +141,7 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
     from fastapi.responses import JSONResponse, StreamingResponse
 
     app = FastAPI(title="kubedistill", docs_url=None, redoc_url=None, openapi_url=None)
+    system_prompt(settings.prompt)  # a prompt file is read now, once: a bad one fails here, not on a request
     gate = Gate(settings.concurrency, settings.queue_size)
     app.state.gate = gate
 
