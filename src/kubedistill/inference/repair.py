@@ -17,7 +17,6 @@ REPAIR_REQUEST = ("The manifest you wrote fails validation:\n{feedback}\n\n"
 RESTATED_REQUEST = ("{request}\n\nA first answer to this request failed validation:\n{feedback}\n"
                     "Write the complete manifest so that none of these problems remain.")
 REPAIR_STYLES = ("chat", "restate")
-DEFAULT_REPAIR_STYLE = "restate"
 """How a repair round asks again. ``chat``: the failed answer as the assistant's turn, then the findings as the
 user's next turn (the reference's residual correction). ``restate``: the same single-turn request as the first
 answer's, with the findings added to it; the failed answer is not shown. A small model fine-tuned on single-turn
@@ -25,6 +24,7 @@ pairs does poorly with the chat form: of the one-epoch 0.5B student's 31 failing
 left 9 with the very same findings (5 copied word for word) and made 12 lose an object they had; the restated
 request is the single-turn form it was trained on. On the stage-2 student's 21 failing first answers (200 test
 tasks), one restated round fixed 12 and one chat round 6, so ``restate`` is the default everywhere."""
+DEFAULT_REPAIR_STYLE = "restate"
 
 
 @dataclass

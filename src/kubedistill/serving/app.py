@@ -34,7 +34,8 @@ class ServerSettings:
     """The id clients send as ``model`` and see in /v1/models."""
     api_key: str = ""
     prompt: str = "strict"
-    """strict | plain: our system prompt replaces the client's (the specialist was trained with it)."""
+    """strict | plain | a prompt file: our system prompt replaces the client's (the specialist was trained with
+    it)."""
     repair: int = 2
     repair_style: str = DEFAULT_REPAIR_STYLE
     """restate | chat: how a repair round asks again (see ``inference/repair.py``)."""
