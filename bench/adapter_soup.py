@@ -32,6 +32,9 @@ SETTINGS_THAT_MUST_MATCH = ("base_model_name_or_path", "target_modules", "use_do
 
 def soup(adapters: list[Path], weights: list[float], out: Path) -> dict:
     """Write the exact weighted mean of the adapters' updates to out; returns the soup's adapter config."""
+    for a in adapters:
+        if not (a / "adapter_config.json").is_file() or not (a / "adapter_model.safetensors").is_file():
+            raise SystemExit(f"{a}: no LoRA adapter here (adapter_config.json and adapter_model.safetensors)")
     configs = [json.loads((a / "adapter_config.json").read_text()) for a in adapters]
     for setting in SETTINGS_THAT_MUST_MATCH:
         values = {json.dumps(sorted(v) if isinstance(v := c.get(setting), list) else v) for c in configs}
@@ -65,7 +68,7 @@ def soup(adapters: list[Path], weights: list[float], out: Path) -> dict:
              for a, w, c in zip(adapters, weights, configs, strict=True)]
     (out / "README.md").write_text(
         "# LoRA soup\n\nThe exact weighted mean of these adapters' weight updates (ranks concatenated, "
-        f"r={rank}, alpha={scale * rank:g}); made by bench/adapter_soup.py:\n\n" + "\n".join(lines) + "\n")
+        f"r={rank}, alpha={config['lora_alpha']:g}); made by bench/adapter_soup.py:\n\n" + "\n".join(lines) + "\n")
     return config
 
 

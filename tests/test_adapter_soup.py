@@ -64,4 +64,6 @@ def test_adapters_of_another_layout_do_not_mix(tiny_model, tmp_path):
     other = _adapter(tiny_model, tmp_path / "other", r=2, alpha=4, seed=1, targets=("q_proj", "k_proj"))
     with pytest.raises(SystemExit, match="adapters differ in target_modules"):
         soup.soup([one, other], [0.5, 0.5], tmp_path / "soup")
+    with pytest.raises(SystemExit, match="no LoRA adapter here"):
+        soup.soup([one, tmp_path / "missing"], [0.5, 0.5], tmp_path / "soup")
     assert not (tmp_path / "soup").exists()

@@ -226,6 +226,24 @@ def test_resuming_with_other_settings_is_refused(tmp_path):
     evaluate(EvalConfig(split=str(tasks)), tmp_path / "run", backend=Scripted([GOOD]))
     with pytest.raises(UserError, match="prompt differ"):
         evaluate(EvalConfig(split=str(tasks), prompt="plain"), tmp_path / "run", backend=Scripted([GOOD]))
+    # a folder written before repair_style existed made its repairs in the chat form, not today's default
+    evaluate(EvalConfig(split=str(tasks), repair=1, repair_style="chat"), tmp_path / "old", backend=Scripted([GOOD]))
+    marker = tmp_path / "old" / "run.json"
+    marker.write_text(json.dumps({k: v for k, v in json.loads(marker.read_text()).items() if k != "repair_style"}))
+    with pytest.raises(UserError, match="repair_style differ"):
+        evaluate(EvalConfig(split=str(tasks), repair=1), tmp_path / "old", backend=Scripted([GOOD]))
+    evaluate(EvalConfig(split=str(tasks), repair=1, repair_style="chat"), tmp_path / "old", backend=Scripted([GOOD]))
+    # a prompt file is the same prompt only while its text is the same
+    prompt = tmp_path / "mine.txt"
+    prompt.write_text("Answer with YAML.", encoding="utf-8")
+    evaluate(EvalConfig(split=str(tasks), prompt=str(prompt)), tmp_path / "file", backend=Scripted([GOOD]))
+    evaluate(EvalConfig(split=str(tasks), prompt=str(prompt)), tmp_path / "file", backend=Scripted([GOOD]))
+    from kubedistill.prompts import _prompt_file
+
+    prompt.write_text("Answer with YAML only.", encoding="utf-8")
+    _prompt_file.cache_clear()  # a new process would read the edited file
+    with pytest.raises(UserError, match="prompt differ"):
+        evaluate(EvalConfig(split=str(tasks), prompt=str(prompt)), tmp_path / "file", backend=Scripted([GOOD]))
 
 
 def test_bad_task_files_name_the_line(tmp_path):

@@ -7,6 +7,7 @@ revisits a setting (or a rerun with more repair rounds) never pays for the same 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -30,7 +31,7 @@ from kubedistill.inference.repair import (
     solve,
 )
 from kubedistill.progress import Progress
-from kubedistill.prompts import chat, prompt_hash, prompt_problem
+from kubedistill.prompts import PROMPT_MODES, chat, prompt_hash, prompt_problem, system_prompt
 from kubedistill.sources.cache import AnswerCache
 from kubedistill.sources.store import write_json_atomic
 from kubedistill.verify import Verifier, VerifyConfig
@@ -73,8 +74,8 @@ class EvalConfig:
 
     def problems(self) -> list[str]:
         found = []
-        if prompt_problem(self.prompt):
-            found.append(prompt_problem(self.prompt))
+        if problem := prompt_problem(self.prompt):
+            found.append(problem)
         if self.backend not in BACKENDS:
             found.append(f"backend must be one of {', '.join(BACKENDS)}")
         if self.dtype not in DTYPES:
@@ -283,16 +284,28 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
 RESULT_FIELDS = ("model", "split", "corpus", "benchmark", "data", "prompt", "max_new_tokens", "temperature", "repair",
                  "repair_style",
                  "backend", "policy", "context", "k8s_version", "seed", "batch_size", "dtype")
+SETTINGS_BEFORE_THEY_EXISTED = {"repair_style": "chat"}
+"""What a folder written before a setting existed ran with, where that is not today's default: repair rounds
+were all in the chat form until ``restate`` became the default."""
+
+
+def _prompt_stamp(prompt: str) -> str:
+    """A prompt file is identified by its text, not its path: editing the file makes other answers."""
+    if prompt in PROMPT_MODES:
+        return prompt
+    return f"{prompt} (sha256 {hashlib.sha256(system_prompt(prompt).encode('utf-8')).hexdigest()[:16]})"
 
 
 def _claim(out: Path, config: EvalConfig) -> None:
     """Refuse to resume into a folder whose finished cases were made with other settings."""
-    settings = {k: getattr(config, k) for k in RESULT_FIELDS} | {"adapter": _adapter_stamp(config.adapter)}
+    settings = {k: getattr(config, k) for k in RESULT_FIELDS} | {"adapter": _adapter_stamp(config.adapter),
+                                                                  "prompt": _prompt_stamp(config.prompt)}
     marker = out / "run.json"
     if marker.exists():
         before = json.loads(marker.read_text(encoding="utf-8"))
-        # a setting added after the folder was written counts as its default
-        changed = sorted(k for k in settings if before.get(k, getattr(EvalConfig, k, None)) != settings[k])
+        # a setting added after the folder was written counts as what such folders ran with
+        changed = sorted(k for k in settings if before.get(
+            k, SETTINGS_BEFORE_THEY_EXISTED.get(k, getattr(EvalConfig, k, None))) != settings[k])
         if changed and (out / "results.jsonl").exists():
             raise UserError(f"{out} holds an evaluation with other settings ({', '.join(changed)} differ)",
                             "use a new --out folder, or delete its results.jsonl to start over")

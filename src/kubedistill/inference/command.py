@@ -58,8 +58,8 @@ def verifier_for(args: argparse.Namespace):
         problems.append("--repair cannot be negative")
     if args.max_new_tokens < 1:
         problems.append("--max-new-tokens must be at least 1")
-    if prompt_problem(args.prompt):
-        problems.append(f"--prompt: {prompt_problem(args.prompt)}")
+    if problem := prompt_problem(args.prompt):
+        problems.append(f"--prompt: {problem}")
     if problems:
         raise UserError("; ".join(problems))
     return Verifier(config)

@@ -92,8 +92,8 @@ class TrainConfig:
                 found.append(f"{name} must be at least 1")
         if self.lora.r < 1:
             found.append("lora.r must be at least 1")
-        if prompt_problem(self.prompt):
-            found.append(prompt_problem(self.prompt))
+        if problem := prompt_problem(self.prompt):
+            found.append(problem)
         if self.dtype not in ("auto", "float32", "bfloat16"):
             found.append(f"dtype must be auto, float32 or bfloat16, got {self.dtype!r}")
         return found
