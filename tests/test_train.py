@@ -274,3 +274,55 @@ def test_init_adapter_with_other_lora_settings_or_no_adapter_is_a_clear_error(ti
     with pytest.raises(UserError, match="no adapter at"):
         fit(_config(tiny_model, max_steps=1, init_adapter=str(tmp_path / "nothing")), corpus, tmp_path / "x",
             progress=False)
+
+
+SPEC_PAIR = {"instruction": "Create a ConfigMap named app-config with LOG_LEVEL=debug.",
+             "manifest": PAIRS[0]["manifest"],
+             "spec": {"objects": [{"kind": "ConfigMap", "name": "app-config", "fields": {"/data/LOG_LEVEL": "debug"}}]}}
+
+
+def test_emphasis_weighs_the_tokens_of_the_requested_values(tiny_model):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    plain = encode(tokenizer, SPEC_PAIR, "strict", 2048)
+    example = encode(tokenizer, SPEC_PAIR, "strict", 2048, emphasis=3.0)
+    assert "weights" not in plain and example["input_ids"] == plain["input_ids"]
+    heavy = [t for t, w in zip(example["input_ids"], example["weights"], strict=True) if w == 3.0]
+    # the value's line and the key it sits under; nothing of the prompt, nor the lines the spec does not ask for
+    assert tokenizer.decode(heavy) == "data:\n  LOG_LEVEL: debug"
+    first_answer = example["labels"].index(next(x for x in example["labels"] if x != IGNORE))
+    assert set(example["weights"][:first_answer]) == {1.0}
+
+
+def test_weighted_loss_is_the_weighted_mean_and_the_shared_prefix_keeps_it_exact(tiny_model):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from kubedistill.train.data import collate
+    from kubedistill.train.step import answer_loss
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    examples = [encode(tokenizer, SPEC_PAIR, "strict", 2048, emphasis=3.0),
+                encode(tokenizer, {**SPEC_PAIR, "instruction": "A ConfigMap app-config, LOG_LEVEL debug."}, "strict",
+                       2048, emphasis=3.0)]
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float64)
+    batch = collate(examples[:1], 0)
+    with torch.no_grad():
+        logits = model(input_ids=batch["input_ids"]).logits[0, :-1].float()
+        labels, weights = batch["labels"][0, 1:], batch["weights"][0, 1:]
+        keep = labels != IGNORE
+        each = torch.nn.functional.cross_entropy(logits[keep], labels[keep], reduction="none")
+        expected = float((each * weights[keep]).sum() / weights[keep].sum())
+        assert float(answer_loss(model, batch)) == pytest.approx(expected, rel=1e-6)
+        assert expected != pytest.approx(float(each.mean()), rel=1e-5)  # the weights changed the loss
+        ones = {**batch, "weights": torch.ones_like(batch["weights"])}
+        plain = {k: v for k, v in batch.items() if k != "weights"}
+        assert float(answer_loss(model, ones)) == pytest.approx(float(answer_loss(model, plain)), rel=1e-9)
+    answer_only, shared = (_grads(tiny_model, examples, way) for way in ("answer-only", "shared"))
+    for name in answer_only:
+        assert torch.allclose(answer_only[name], shared[name], rtol=1e-6, atol=1e-10), name
+
+
+def test_emphasis_below_one_is_refused():
+    assert any("emphasis" in p for p in TrainConfig(emphasis=0.5).problems())
+    assert not any("emphasis" in p for p in TrainConfig(emphasis=3).problems())

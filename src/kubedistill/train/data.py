@@ -10,6 +10,7 @@ from typing import Any
 
 from kubedistill.errors import UserError
 from kubedistill.prompts import chat
+from kubedistill.train.emphasis import emphasis_spans
 
 IGNORE = -100
 
@@ -25,8 +26,11 @@ def read_split(corpus: Path, split: str) -> list[dict]:
     return rows
 
 
-def encode(tokenizer: Any, row: dict, prompt_mode: str, max_length: int) -> dict[str, list[int]] | None:
-    """Token ids and labels for one pair; None when it does not fit in ``max_length`` tokens."""
+def encode(tokenizer: Any, row: dict, prompt_mode: str, max_length: int,
+           emphasis: float = 1.0) -> dict[str, list] | None:
+    """Token ids and labels for one pair; None when it does not fit in ``max_length`` tokens. With ``emphasis``
+    above 1 also per-token loss ``weights``: that factor on the answer tokens stating the values the pair's task
+    spec asks for (``train/emphasis.py``), 1 elsewhere."""
     messages = chat(prompt_mode, row["instruction"])
     prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
     full = tokenizer.apply_chat_template([*messages, {"role": "assistant", "content": row["manifest"].strip()}],
@@ -37,7 +41,30 @@ def encode(tokenizer: Any, row: dict, prompt_mode: str, max_length: int) -> dict
                         "use a model whose chat template supports add_generation_prompt")
     if len(full) > max_length:
         return None
-    return {"input_ids": full, "labels": [IGNORE] * len(prompt) + full[len(prompt):]}
+    encoded: dict[str, list] = {"input_ids": full, "labels": [IGNORE] * len(prompt) + full[len(prompt):]}
+    if emphasis != 1.0:
+        encoded["weights"] = _weights(tokenizer, messages, row, full, len(prompt), emphasis)
+    return encoded
+
+
+def _weights(tokenizer: Any, messages: list[dict], row: dict, full: list[int], answer_start: int,
+             emphasis: float) -> list[float]:
+    """``emphasis`` on the answer tokens that overlap a marked line of the manifest, found through the fast
+    tokenizer's character offsets of the rendered conversation (which must give the same ids)."""
+    answer = row["manifest"].strip()
+    text = tokenizer.apply_chat_template([*messages, {"role": "assistant", "content": answer}], tokenize=False)
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    if list(encoded["input_ids"]) != full:
+        raise UserError("the tokenizer does not give the chat template's token ids for a rendered conversation, "
+                        "so answer tokens cannot be matched to manifest lines", "train with emphasis: 1")
+    base = text.rfind(answer)
+    spans = [(base + start, base + end) for start, end in emphasis_spans(answer, row.get("spec"))]
+    weights = [1.0] * len(full)
+    for position in range(answer_start, len(full)):
+        start, end = encoded["offset_mapping"][position]
+        if any(start < span_end and span_start < end for span_start, span_end in spans):
+            weights[position] = emphasis
+    return weights
 
 
 def _ids(value: Any) -> list[int]:
@@ -67,4 +94,8 @@ def collate(examples: list[dict[str, list[int]]], pad_id: int) -> dict[str, Any]
     ids = [e["input_ids"] + [pad_id] * (width - len(e["input_ids"])) for e in examples]
     labels = [e["labels"] + [IGNORE] * (width - len(e["labels"])) for e in examples]
     mask = [[1] * len(e["input_ids"]) + [0] * (width - len(e["input_ids"])) for e in examples]
-    return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
+    batch = {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
+    if any("weights" in e for e in examples):
+        batch["weights"] = torch.tensor([e.get("weights", [1.0] * len(e["input_ids"]))
+                                         + [0.0] * (width - len(e["input_ids"])) for e in examples])
+    return batch

@@ -48,8 +48,9 @@ def _first_label(labels: list[int]) -> int:
 
 
 def answer_loss(model: Any, batch: dict, prefix: Any = None) -> Any:
-    """Mean cross-entropy over the answer tokens of a collated batch. ``prefix`` (a :class:`Prefix`) when the
-    batch's first ``prefix.length`` columns are that prefix: then only the rest runs through the model."""
+    """Mean cross-entropy over the answer tokens of a collated batch, weighted by its ``weights`` when it has
+    them. ``prefix`` (a :class:`Prefix`) when the batch's first ``prefix.length`` columns are that prefix: then
+    only the rest runs through the model."""
     import torch
 
     skip = prefix.length if prefix is not None else 0
@@ -66,8 +67,14 @@ def answer_loss(model: Any, batch: dict, prefix: Any = None) -> Any:
     logits = model(input_ids=ids, logits_to_keep=keep, **kwargs).logits[:, :-1]
     if logits.dtype in (torch.float16, torch.bfloat16):  # the softmax in fp32, as transformers' own loss does
         logits = logits.float()
-    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels[:, first:].reshape(-1),
-                                             ignore_index=IGNORE)
+    targets = labels[:, first:].reshape(-1)
+    if "weights" not in batch:
+        return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets, ignore_index=IGNORE)
+    # the weighted mean: each answer token's loss times its weight, over the weights of the answer tokens
+    losses = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets, ignore_index=IGNORE,
+                                               reduction="none")
+    weights = batch["weights"][:, skip:][:, first:].reshape(-1).to(losses.dtype) * (targets != IGNORE)
+    return (losses * weights).sum() / weights.sum().clamp_min(1e-12)
 
 
 class Prefix:
