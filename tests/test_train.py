@@ -326,3 +326,21 @@ def test_weighted_loss_is_the_weighted_mean_and_the_shared_prefix_keeps_it_exact
 def test_emphasis_below_one_is_refused():
     assert any("emphasis" in p for p in TrainConfig(emphasis=0.5).problems())
     assert not any("emphasis" in p for p in TrainConfig(emphasis=3).problems())
+
+
+def test_emphasis_with_a_tokenizer_without_offsets_is_a_clear_error(tiny_model):
+    from transformers import AutoTokenizer
+
+    class Slow:  # a slow tokenizer: no character offsets
+        is_fast = False
+
+        def __init__(self, inner):
+            self._inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+    tokenizer = Slow(AutoTokenizer.from_pretrained(tiny_model))
+    assert encode(tokenizer, SPEC_PAIR, "strict", 2048) is not None  # the plain loss needs no offsets
+    with pytest.raises(UserError, match="fast tokenizer"):
+        encode(tokenizer, SPEC_PAIR, "strict", 2048, emphasis=2.0)

@@ -51,6 +51,9 @@ def _weights(tokenizer: Any, messages: list[dict], row: dict, full: list[int], a
              emphasis: float) -> list[float]:
     """``emphasis`` on the answer tokens that overlap a marked line of the manifest, found through the fast
     tokenizer's character offsets of the rendered conversation (which must give the same ids)."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise UserError("emphasis needs a fast tokenizer (its character offsets); this model's is not",
+                        "train with emphasis: 1")
     answer = row["manifest"].strip()
     text = tokenizer.apply_chat_template([*messages, {"role": "assistant", "content": answer}], tokenize=False)
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
