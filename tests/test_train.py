@@ -136,6 +136,22 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tiny_model, corpus, tmp_pa
         fit(_config(tiny_model, max_steps=2), corpus, tmp_path / "none", resume=True, progress=False)
 
 
+def test_resume_with_other_settings_or_other_pairs_is_refused(tiny_model, corpus, tmp_path):
+    out = tmp_path / "run"
+    fit(_config(tiny_model, max_steps=4), corpus, out, progress=False)
+    with pytest.raises(UserError, match=r"lr: 0\.05 -> 0\.01"):
+        fit(_config(tiny_model, max_steps=4, lr=1e-2), corpus, out, resume=True, progress=False)
+    with pytest.raises(UserError, match="emphasis"):
+        fit(_config(tiny_model, max_steps=4, emphasis=2.0), corpus, out, resume=True, progress=False)
+    # settings that do not shape the weights may change: it resumes from the checkpoint of step 2
+    assert fit(_config(tiny_model, max_steps=4, eval_every=1, threads=2), corpus, out, resume=True,
+               progress=False)["step"] == 4
+    train = corpus / "data" / "train.jsonl"
+    train.write_text(train.read_text() + json.dumps(SPEC_PAIR) + "\n")
+    with pytest.raises(UserError, match="train split differs"):
+        fit(_config(tiny_model, max_steps=4), corpus, out, resume=True, progress=False)
+
+
 def test_merged_export_computes_what_base_plus_adapter_computes(tiny_model, corpus, tmp_path):
     import peft
     from transformers import AutoModelForCausalLM

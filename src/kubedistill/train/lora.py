@@ -315,6 +315,11 @@ def fit(config: TrainConfig, corpus: str | Path, out: str | Path, resume: bool =
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     steps = total_steps(config, len(train) // procs.world or 1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: schedule(s, steps, config.warmup_steps))
+    identity = _identity(config, corpus)
+    if resume:
+        _check_identity(identity, out)
+    elif procs.main:
+        write_json_atomic(out / "run_identity.json", identity)
     step = _restore(model, optimizer, scheduler, out) if resume else 0
     if procs.accelerator:  # after restoring into the plain peft model
         model, optimizer = procs.accelerator.prepare(model, optimizer)
@@ -364,6 +369,36 @@ def fit(config: TrainConfig, corpus: str | Path, out: str | Path, resume: bool =
         save(procs.unwrap(model), tokenizer, config, corpus, out, {**last, "processes": procs.world}, dropped)
     procs.barrier()
     return last
+
+
+RESUME_NEUTRAL = frozenset({"threads", "cache_dir", "export_merged", "export_gguf", "eval_every", "save_every",
+                            "eval_pairs", "gradient_checkpointing", "share_prefix"})
+"""Settings a resumed run may change: they change how it runs or what it reports, not the weights it trains
+(the last two only by float rounding)."""
+
+
+def _identity(config: TrainConfig, corpus: Path) -> dict:
+    """What a resumed run must share with the run it continues: the settings that shape the weights, and the
+    training split they are fitted to."""
+    settings = {k: v for k, v in asdict(config).items() if k not in RESUME_NEUTRAL}
+    return {"settings": settings,
+            "train_sha256": hashlib.sha256((corpus / "data" / "train.jsonl").read_bytes()).hexdigest()}
+
+
+def _check_identity(identity: dict, out: Path) -> None:
+    """Refuse to resume with other settings or other training pairs: the result would be neither run's.
+    Runs from before ``run_identity.json`` existed resume unchecked."""
+    path = out / "run_identity.json"
+    if not path.is_file():
+        return
+    started = json.loads(path.read_text(encoding="utf-8"))
+    changed = [f"{key}: {started['settings'].get(key)!r} -> {value!r}"
+               for key, value in identity["settings"].items() if started["settings"].get(key) != value]
+    if started.get("train_sha256") != identity["train_sha256"]:
+        changed.append("the corpus's train split differs")
+    if changed:
+        raise UserError(f"--resume: {out} was started with other settings ({'; '.join(changed)})",
+                        "resume with the settings it started with, or train into a new --out")
 
 
 def _checkpoint(model: Any, optimizer: Any, scheduler: Any, step: int, out: Path) -> None:
