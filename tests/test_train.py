@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from kubedistill import prompts
 from kubedistill.errors import UserError
 from kubedistill.train.data import IGNORE, encode, length_grouped_order
 from kubedistill.train.lora import LoraSettings, TrainConfig, fit
@@ -146,6 +147,14 @@ def test_resume_with_other_settings_or_other_pairs_is_refused(tiny_model, corpus
     # settings that do not shape the weights may change: it resumes from the checkpoint of step 2
     assert fit(_config(tiny_model, max_steps=4, eval_every=1, threads=2), corpus, out, resume=True,
                progress=False)["step"] == 4
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("Answer with YAML only.")
+    fit(_config(tiny_model, max_steps=4, prompt=str(prompt)), corpus, tmp_path / "filed", progress=False)
+    prompt.write_text("Answer with YAML only, no prose.")  # same path, other text
+    prompts._prompt_file.cache_clear()  # a resume is a new process: it reads the file afresh
+    with pytest.raises(UserError, match="prompt"):
+        fit(_config(tiny_model, max_steps=4, prompt=str(prompt)), corpus, tmp_path / "filed", resume=True,
+            progress=False)
     train = corpus / "data" / "train.jsonl"
     train.write_text(train.read_text() + json.dumps(SPEC_PAIR) + "\n")
     with pytest.raises(UserError, match="train split differs"):

@@ -7,7 +7,6 @@ revisits a setting (or a rerun with more repair rounds) never pays for the same 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import queue
@@ -31,7 +30,7 @@ from kubedistill.inference.repair import (
     solve,
 )
 from kubedistill.progress import Progress
-from kubedistill.prompts import PROMPT_MODES, chat, prompt_hash, prompt_problem, system_prompt
+from kubedistill.prompts import chat, prompt_hash, prompt_problem, prompt_stamp
 from kubedistill.sources.cache import AnswerCache
 from kubedistill.sources.store import write_json_atomic
 from kubedistill.verify import Verifier, VerifyConfig
@@ -289,17 +288,10 @@ SETTINGS_BEFORE_THEY_EXISTED = {"repair_style": "chat"}
 were all in the chat form until ``restate`` became the default."""
 
 
-def _prompt_stamp(prompt: str) -> str:
-    """A prompt file is identified by its text, not its path: editing the file makes other answers."""
-    if prompt in PROMPT_MODES:
-        return prompt
-    return f"{prompt} (sha256 {hashlib.sha256(system_prompt(prompt).encode('utf-8')).hexdigest()[:16]})"
-
-
 def _claim(out: Path, config: EvalConfig) -> None:
     """Refuse to resume into a folder whose finished cases were made with other settings."""
     settings = {k: getattr(config, k) for k in RESULT_FIELDS} | {"adapter": _adapter_stamp(config.adapter),
-                                                                  "prompt": _prompt_stamp(config.prompt)}
+                                                                  "prompt": prompt_stamp(config.prompt)}
     marker = out / "run.json"
     if marker.exists():
         before = json.loads(marker.read_text(encoding="utf-8"))

@@ -64,6 +64,14 @@ def _prompt_file(path: str) -> str:
     return Path(path).read_text(encoding="utf-8").strip()
 
 
+def prompt_stamp(mode: str) -> str:
+    """How a run records its prompt: a mode by name, a prompt file by its text (sha256), since editing the file
+    makes other answers and other training."""
+    if mode in PROMPT_MODES:
+        return mode
+    return f"{mode} (sha256 {hashlib.sha256(system_prompt(mode).encode('utf-8')).hexdigest()[:16]})"
+
+
 def chat(mode: str, instruction: str) -> list[dict[str, str]]:
     """The student's conversation for one request: system prompt of the mode, then the user's instruction."""
     return [{"role": "system", "content": system_prompt(mode)}, {"role": "user", "content": instruction.strip()}]

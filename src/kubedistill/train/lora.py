@@ -26,7 +26,7 @@ from typing import Any
 
 from kubedistill.errors import UserError
 from kubedistill.progress import Progress
-from kubedistill.prompts import prompt_problem
+from kubedistill.prompts import prompt_problem, prompt_stamp
 from kubedistill.sources.store import write_json_atomic
 from kubedistill.train.data import IGNORE, collate, encode, length_grouped_order, read_split
 from kubedistill.train.step import Prefix, answer_loss, shared_prefix
@@ -381,6 +381,7 @@ def _identity(config: TrainConfig, corpus: Path) -> dict:
     """What a resumed run must share with the run it continues: the settings that shape the weights, and the
     training split they are fitted to."""
     settings = {k: v for k, v in asdict(config).items() if k not in RESUME_NEUTRAL}
+    settings["prompt"] = prompt_stamp(config.prompt)
     return {"settings": settings,
             "train_sha256": hashlib.sha256((corpus / "data" / "train.jsonl").read_bytes()).hexdigest()}
 
