@@ -155,6 +155,13 @@ def test_resume_with_other_settings_or_other_pairs_is_refused(tiny_model, corpus
     with pytest.raises(UserError, match="prompt"):
         fit(_config(tiny_model, max_steps=4, prompt=str(prompt)), corpus, tmp_path / "filed", resume=True,
             progress=False)
+    for broken in ("{not json", "[]"):
+        (out / "run_identity.json").write_text(broken)
+        with pytest.raises(UserError, match=r"run_identity\.json"):
+            fit(_config(tiny_model, max_steps=4), corpus, out, resume=True, progress=False)
+    (out / "run_identity.json").unlink()  # a run from before the file existed resumes unchecked
+    assert fit(_config(tiny_model, max_steps=4), corpus, out, resume=True, progress=False)["step"] == 4
+    fit(_config(tiny_model, max_steps=4), corpus, out, progress=False)  # a fresh start writes it again
     train = corpus / "data" / "train.jsonl"
     train.write_text(train.read_text() + json.dumps(SPEC_PAIR) + "\n")
     with pytest.raises(UserError, match="train split differs"):

@@ -323,8 +323,9 @@ def fit(config: TrainConfig, corpus: str | Path, out: str | Path, resume: bool =
     step = _restore(model, optimizer, scheduler, out) if resume else 0
     if procs.accelerator:  # after restoring into the plain peft model
         model, optimizer = procs.accelerator.prepare(model, optimizer)
-    if not resume and procs.main and (out / "metrics.jsonl").exists():
-        (out / "metrics.jsonl").unlink()
+    if not resume and procs.main:  # a fresh start: an earlier run's metrics and checkpoints are not this run's
+        (out / "metrics.jsonl").unlink(missing_ok=True)
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
     per_step = config.grad_accum * procs.world
     batches = micro_batches(train, config, step * per_step)
     bar = Progress("train", steps, enabled=progress if procs.main else False)
@@ -392,9 +393,16 @@ def _check_identity(identity: dict, out: Path) -> None:
     path = out / "run_identity.json"
     if not path.is_file():
         return
-    started = json.loads(path.read_text(encoding="utf-8"))
-    changed = [f"{key}: {started['settings'].get(key)!r} -> {value!r}"
-               for key, value in identity["settings"].items() if started["settings"].get(key) != value]
+    hint = "delete it to resume without checking the settings"
+    try:
+        started = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"--resume: {path} cannot be read: {exc}", hint) from None
+    before = started.get("settings") if isinstance(started, dict) else None
+    if not isinstance(before, dict):
+        raise UserError(f"--resume: {path} holds no settings mapping", hint)
+    changed = [f"{key}: {before.get(key)!r} -> {value!r}"
+               for key, value in identity["settings"].items() if before.get(key) != value]
     if started.get("train_sha256") != identity["train_sha256"]:
         changed.append("the corpus's train split differs")
     if changed:
