@@ -147,6 +147,13 @@ def test_resume_with_other_settings_or_other_pairs_is_refused(tiny_model, corpus
     # settings that do not shape the weights may change: it resumes from the checkpoint of step 2
     assert fit(_config(tiny_model, max_steps=4, eval_every=1, threads=2), corpus, out, resume=True,
                progress=False)["step"] == 4
+    # a setting added after a run started counts as its default there: no emphasis recorded is emphasis 1
+    identity = json.loads((out / "run_identity.json").read_text())
+    del identity["settings"]["emphasis"]
+    (out / "run_identity.json").write_text(json.dumps(identity))
+    assert fit(_config(tiny_model, max_steps=4), corpus, out, resume=True, progress=False)["step"] == 4
+    with pytest.raises(UserError, match=r"emphasis: 1\.0 -> 2\.0"):
+        fit(_config(tiny_model, max_steps=4, emphasis=2.0), corpus, out, resume=True, progress=False)
     prompt = tmp_path / "prompt.txt"
     prompt.write_text("Answer with YAML only.")
     fit(_config(tiny_model, max_steps=4, prompt=str(prompt)), corpus, tmp_path / "filed", progress=False)

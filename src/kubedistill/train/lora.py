@@ -401,8 +401,9 @@ def _check_identity(identity: dict, out: Path) -> None:
     before = started.get("settings") if isinstance(started, dict) else None
     if not isinstance(before, dict):
         raise UserError(f"--resume: {path} holds no settings mapping", hint)
-    changed = [f"{key}: {before.get(key)!r} -> {value!r}"
-               for key, value in identity["settings"].items() if before.get(key) != value]
+    defaults = asdict(TrainConfig())  # a setting added after the run started: it ran with that setting's default
+    changed = [f"{key}: {before.get(key, defaults.get(key))!r} -> {value!r}"
+               for key, value in identity["settings"].items() if before.get(key, defaults.get(key)) != value]
     if started.get("train_sha256") != identity["train_sha256"]:
         changed.append("the corpus's train split differs")
     if changed:
