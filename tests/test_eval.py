@@ -244,6 +244,10 @@ def test_resuming_with_other_settings_is_refused(tmp_path):
     _prompt_file.cache_clear()  # a new process would read the edited file
     with pytest.raises(UserError, match="prompt differ"):
         evaluate(EvalConfig(split=str(tasks), prompt=str(prompt)), tmp_path / "file", backend=Scripted([GOOD]))
+    for broken in ("{not json", "[1, 2]"):
+        (tmp_path / "file" / "run.json").write_text(broken, encoding="utf-8")
+        with pytest.raises(UserError, match=r"run\.json"):
+            evaluate(EvalConfig(split=str(tasks), prompt=str(prompt)), tmp_path / "file", backend=Scripted([GOOD]))
 
 
 def test_bad_task_files_name_the_line(tmp_path):
@@ -337,6 +341,11 @@ def test_cli_errors_are_messages_with_exit_code_2(tmp_path):
     assert run.returncode == 2 and "is neither a prompt mode (plain, strict) nor a file" in run.stderr
     run = _cli("eval", "--split", str(_tasks(tmp_path)), "--out", str(tmp_path / "o"), "--dtype", "int3")
     assert run.returncode == 2 and "dtype must be one of" in run.stderr
+    # a run.json left damaged (a crash mid-write, a hand edit) is named, before any model is loaded
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "run.json").write_text('{"model": "qwen', encoding="utf-8")
+    run = _cli("eval", "--split", str(_tasks(tmp_path)), "--out", str(tmp_path / "damaged"))
+    assert run.returncode == 2 and "damaged/run.json cannot be read" in run.stderr and "Traceback" not in run.stderr
 
 
 def test_cli_compare_prints_the_table(tmp_path):

@@ -32,7 +32,7 @@ from kubedistill.inference.repair import (
 from kubedistill.progress import Progress
 from kubedistill.prompts import chat, prompt_hash, prompt_problem, prompt_stamp
 from kubedistill.sources.cache import AnswerCache
-from kubedistill.sources.store import write_json_atomic
+from kubedistill.sources.store import changed_settings, read_json_object, write_json_atomic
 from kubedistill.verify import Verifier, VerifyConfig
 
 
@@ -294,10 +294,10 @@ def _claim(out: Path, config: EvalConfig) -> None:
                                                                   "prompt": prompt_stamp(config.prompt)}
     marker = out / "run.json"
     if marker.exists():
-        before = json.loads(marker.read_text(encoding="utf-8"))
+        before = read_json_object(marker, "eval", "delete it and its results.jsonl to start over")
         # a setting added after the folder was written counts as what such folders ran with
-        changed = sorted(k for k in settings if before.get(
-            k, SETTINGS_BEFORE_THEY_EXISTED.get(k, getattr(EvalConfig, k, None))) != settings[k])
+        changed = sorted(changed_settings(
+            before, settings, lambda k: SETTINGS_BEFORE_THEY_EXISTED.get(k, getattr(EvalConfig, k, None))))
         if changed and (out / "results.jsonl").exists():
             raise UserError(f"{out} holds an evaluation with other settings ({', '.join(changed)} differ)",
                             "use a new --out folder, or delete its results.jsonl to start over")

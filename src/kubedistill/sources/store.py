@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +94,28 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 def write_json_atomic(path: str | Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def read_json_object(path: str | Path, what: str, hint: str = "") -> dict:
+    """A JSON object a run wrote for itself (a marker, a stamp); a damaged one is a clear error naming the file,
+    not a traceback, since a crash mid-write or a hand edit can leave one behind."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{what}: {path} cannot be read: {exc}", hint) from None
+    if not isinstance(data, dict):
+        raise UserError(f"{what}: {path} holds {type(data).__name__}, not a JSON object", hint)
+    return data
+
+
+def changed_settings(before: Mapping[str, Any], now: Mapping[str, Any],
+                     older: Callable[[str], Any]) -> dict[str, tuple[Any, Any]]:
+    """Each setting of ``now`` that differs from the stored ``before``, as (old, new). A setting missing from
+    ``before`` was added after that run was written, so it counts as ``older(key)``: what such runs ran with.
+    Without that, adding a setting would refuse every earlier run's resume."""
+    changes = {}
+    for key, value in now.items():
+        old = before[key] if key in before else older(key)
+        if old != value:
+            changes[key] = (old, value)
+    return changes

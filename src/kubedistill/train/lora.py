@@ -27,7 +27,7 @@ from typing import Any
 from kubedistill.errors import UserError
 from kubedistill.progress import Progress
 from kubedistill.prompts import prompt_problem, prompt_stamp
-from kubedistill.sources.store import write_json_atomic
+from kubedistill.sources.store import changed_settings, read_json_object, write_json_atomic
 from kubedistill.train.data import IGNORE, collate, encode, length_grouped_order, read_split
 from kubedistill.train.step import Prefix, answer_loss, shared_prefix
 
@@ -394,16 +394,13 @@ def _check_identity(identity: dict, out: Path) -> None:
     if not path.is_file():
         return
     hint = "delete it to resume without checking the settings"
-    try:
-        started = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"--resume: {path} cannot be read: {exc}", hint) from None
-    before = started.get("settings") if isinstance(started, dict) else None
+    started = read_json_object(path, "--resume", hint)
+    before = started.get("settings")
     if not isinstance(before, dict):
         raise UserError(f"--resume: {path} holds no settings mapping", hint)
     defaults = asdict(TrainConfig())  # a setting added after the run started: it ran with that setting's default
-    changed = [f"{key}: {before.get(key, defaults.get(key))!r} -> {value!r}"
-               for key, value in identity["settings"].items() if before.get(key, defaults.get(key)) != value]
+    changed = [f"{key}: {old!r} -> {new!r}"
+               for key, (old, new) in changed_settings(before, identity["settings"], defaults.get).items()]
     if started.get("train_sha256") != identity["train_sha256"]:
         changed.append("the corpus's train split differs")
     if changed:
