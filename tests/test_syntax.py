@@ -31,6 +31,19 @@ def test_a_missing_document_separator_is_named_in_the_hint(verifier):
     assert "'---'" not in results[0].findings[0].hint
 
 
+@pytest.mark.parametrize("template, line", [
+    ("data:\n  a: {{ .Values.a | quote }}\n", 6),  # a flow mapping with a mapping for its key
+    ("{{- if .Values.enabled }}\ndata:\n  a: b\n{{- end }}\n", 6),  # the parser stops a line later
+])
+def test_an_unrendered_template_is_named_in_the_hint(verifier, template, line):
+    finding = verifier.verify_text(CM + template, "chart.yaml")[0].findings[0]
+    assert finding.level == 1 and finding.line == line and "helm template" in finding.hint
+    # a quoted template is a plain string, and a syntax error elsewhere keeps the parser's own hint
+    assert verifier.verify_text(CM + 'data:\n  a: "{{ .Values.a }}"\n', "x.yaml")[0].status is Status.VALID
+    plain = verifier.verify_text(CM + 'data:\n  a: "{{ x }}"\n  b: [unclosed\n', "x.yaml")[0].findings[0]
+    assert plain.rule == "L1-YAML" and "helm" not in plain.hint
+
+
 def test_billion_laughs_is_refused_not_expanded(verifier):
     # no time bound here (a loaded CI machine once took over 5 s): expanding 9**9 nodes would not finish at all,
     # so reaching the assertion with the rule reported is the check

@@ -236,6 +236,7 @@ def _type_name(value: Any) -> str:
 
 def _type_check(types: tuple[type, ...]) -> Check:
     wanted = " or ".join(dict.fromkeys(_NAMES[t] for t in types if t is not type(None))) or "null"
+    article = "an" if wanted[0] in "aeiou" else "a"
     exact = frozenset(types)
     allow_int_as_number = float in exact
 
@@ -244,8 +245,8 @@ def _type_check(types: tuple[type, ...]) -> Check:
         if kind in exact or (allow_int_as_number and kind is int):
             return
         errors.append(Issue("L2-TYPE", render(path), f"expected {wanted}, got {_type_name(value)} {_short(value)}",
-                            f"write a {wanted} value" + (" (quote numbers that are meant as strings)"
-                                                          if "string" in wanted else "")))
+                            f"write {article} {wanted} value" + (" (quote numbers that are meant as strings)"
+                                                                 if "string" in wanted else "")))
 
     return check
 

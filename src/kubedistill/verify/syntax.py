@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import yaml
@@ -362,12 +362,29 @@ def parse_stream(text: str) -> Iterator[ParsedDoc]:
                 node = loader.get_node()
             except yaml.YAMLError as exc:
                 lines = lines if lines is not None else text.splitlines()
-                yield ParsedDoc(index, issues=[_yaml_error_issue(exc, lines)])
+                yield ParsedDoc(index, issues=_templated([_yaml_error_issue(exc, lines)], lines))
                 return
-            yield _construct(index, node, may_alias)
+            doc = _construct(index, node, may_alias)
+            if doc.issues and "{{" in text:
+                lines = lines if lines is not None else text.splitlines()
+                doc.issues = _templated(doc.issues, lines)
+            yield doc
             index += 1
     finally:
         loader.dispose()
+
+
+TEMPLATE_HINT = ("a '{{ ... }}' template expression is on this line or the one above: render the chart or "
+                 "template first (helm template, kustomize build) and validate its output")
+
+
+def _templated(issues: list[Issue], lines: list[str]) -> list[Issue]:
+    """A Helm or Go template is not YAML until rendered; a syntax error on a line holding ``{{`` says so, since
+    the parser's own message (a mapping key that is not a scalar, an unexpected '{') does not point there."""
+    def templated(issue: Issue) -> bool:  # the parser often stops a line after a '{{- if }}' statement line
+        return issue.line is not None and any("{{" in line for line in lines[max(0, issue.line - 2):issue.line])
+
+    return [replace(issue, hint=TEMPLATE_HINT) if templated(issue) else issue for issue in issues]
 
 
 def _construct(index: int, node: yaml.Node, may_alias: bool) -> ParsedDoc:
