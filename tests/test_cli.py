@@ -25,6 +25,8 @@ def test_valid_examples_exit_zero_with_summary():
     run = kubedistill("validate", str(REPO / "examples"), "--policy", "restricted", "--context", "strict", "--summary")
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.splitlines()[0].startswith("Summary: 12 documents - valid 12, invalid 0")
+    one = kubedistill("validate", "--summary", "-", stdin="apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n")
+    assert one.returncode == 0 and one.stdout.startswith("Summary: 1 document - valid 1,")
 
 
 def test_finding_line_is_exact():

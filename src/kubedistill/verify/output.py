@@ -99,7 +99,8 @@ def text_lines(results: list[DocumentResult], colour: bool = False, verbose: boo
 
 def text_summary(stats: dict) -> str:
     s = stats["status"]
-    line = (f"Summary: {stats['documents']} documents - valid {s['valid']}, invalid {s['invalid']}, "
+    documents = f"{stats['documents']} document" + ("" if stats["documents"] == 1 else "s")
+    line = (f"Summary: {documents} - valid {s['valid']}, invalid {s['invalid']}, "
             f"errors {s['error']}, skipped {s['skipped']}, empty {s['empty']}, warnings {stats['warnings']}")
     parts = [line]
     if stats["failedAtLevel"]:
