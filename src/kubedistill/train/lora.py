@@ -246,7 +246,8 @@ def _report_dropped(dropped: dict[str, Counter], max_length: int) -> None:
     such task (1,024 tokens dropped 49 of 51 web-app pairs of our reference corpus)."""
     for split, counts in dropped.items():
         if counts:
-            print(f"kubedistill train: {sum(counts.values())} {split} pairs are longer than max_length "
+            n = sum(counts.values())
+            print(f"kubedistill train: {n} {split} {'pair is' if n == 1 else 'pairs are'} longer than max_length "
                   f"{max_length} tokens and are left out ({_by_family(counts, 6)}); raise max_length to keep them",
                   file=sys.stderr)
 
