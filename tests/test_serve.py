@@ -121,6 +121,44 @@ def test_a_failing_answer_is_repaired_before_it_is_returned():
     assert backend.calls[1][0][-2] == {"role": "assistant", "content": UNSAFE}
 
 
+WEB = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - name: web
+          image: nginx:1.27
+          securityContext:
+            allowPrivilegeEscalation: false
+            capabilities: {drop: [ALL]}
+"""
+WEB_REQUEST = "a Deployment named web with 2 replicas running nginx:1.27"
+
+
+def test_an_answer_that_misses_a_requested_value_is_repaired():
+    backend = Scripted([WEB, WEB.replace("replicas: 3", "replicas: 2")])
+    with serving(backend, repair=1) as (url, _):
+        reply = _client(url).chat.completions.create(model="kd", messages=[{"role": "user", "content": WEB_REQUEST}])
+    meta = reply.model_extra["kubedistill"]
+    assert "replicas: 2" in reply.choices[0].message.content and meta["attempts"] == 2 and meta["repaired"]
+    assert meta["requirements"] == [{"kind": "Deployment", "name": "web", "image": "nginx:1.27", "replicas": 2}]
+    assert "/spec/replicas" in backend.calls[1][0][-1]["content"]  # the repair names the missed requirement
+    backend = Scripted([WEB])
+    with serving(backend, repair=1, check_request=False) as (url, _):
+        reply = _client(url).chat.completions.create(model="kd", messages=[{"role": "user", "content": WEB_REQUEST}])
+    assert reply.model_extra["kubedistill"]["attempts"] == 1 and "replicas: 3" in reply.choices[0].message.content
+
+
 def test_streaming_delivers_the_verified_answer_and_the_verdict_last():
     with serving(Scripted([GOOD]), stream_chunk_chars=10) as (url, _):
         chunks = list(_client(url).chat.completions.create(
@@ -179,6 +217,14 @@ def test_validate_endpoint_returns_findings():
     assert good["passed"] and not bad["passed"]
     assert bad["documents"][0]["failedLevel"] == "L3" and bad["documents"][0]["findings"]
     assert missing.status_code == 400 and missing.json()["error"]["param"] == "manifest"
+    with serving(Scripted([GOOD])) as (url, _):
+        held = httpx.post(url + "/v1/validate", json={"manifest": WEB, "request": WEB_REQUEST}).json()
+        plain = httpx.post(url + "/v1/validate", json={"manifest": WEB}).json()
+        wrong = httpx.post(url + "/v1/validate", json={"manifest": WEB, "request": ["x"]})
+    assert plain["passed"] and plain["requirements"] == []
+    assert not held["passed"] and held["requirements"][0]["replicas"] == 2
+    assert [f["rule"] for f in held["documents"][0]["findings"]] == ["L4-SPEC-MISMATCH"]
+    assert wrong.status_code == 400 and wrong.json()["error"]["param"] == "request"
 
 
 def test_concurrent_clients_are_all_served_within_the_queue():
@@ -209,7 +255,7 @@ def test_a_full_queue_answers_429_at_once_and_drops_nothing_it_accepted():
 def test_binding_beyond_loopback_requires_a_key():
     args = argparse.Namespace(host="0.0.0.0", api_key="", concurrency=1, max_body_bytes=1024, queue_size=1, port=0,
                               served_model_name="", model="m", prompt="strict", repair=0, repair_style="restate",
-                              max_new_tokens=10)
+                              max_new_tokens=10, check_request=True)
     with pytest.raises(UserError, match="API key is required"):
         settings_from(args)
     args.api_key = "k"
@@ -235,6 +281,15 @@ def test_generate_prints_only_the_manifest_and_the_verdict_to_stderr(monkeypatch
     code = main(["generate", "a pod", "--repair", "0", "--no-stream"])
     captured = capsys.readouterr()
     assert code == 1 and captured.out == UNSAFE and "FAIL at L3" in captured.err
+    # the requirements read from the request are shown, and an answer that misses one fails (exit 1)
+    monkeypatch.setattr(backend_module, "load_backend", lambda ref: Scripted([WEB]))
+    code = main(["generate", WEB_REQUEST, "--repair", "0", "--no-stream"])
+    captured = capsys.readouterr()
+    assert code == 1 and "requirements read from the request: Deployment web: " in captured.err
+    assert "L4-SPEC-MISMATCH" in captured.err and "replicas" in captured.err
+    code = main(["generate", WEB_REQUEST, "--repair", "0", "--no-stream", "--no-check-request"])
+    captured = capsys.readouterr()
+    assert code == 0 and "requirements read" not in captured.err
 
 
 def _cli(*args, stdin=""):

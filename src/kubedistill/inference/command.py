@@ -36,6 +36,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repair-style", default=DEFAULT_REPAIR_STYLE, choices=REPAIR_STYLES,
                         help="restate: ask the request again with the findings (default); chat: show the failed "
                              "answer and the findings as the next turns")
+    parser.add_argument("--check-request", action=argparse.BooleanOptionalAction, default=True,
+                        help="hold each answer to the requirements the request states outright (objects, names, "
+                             "namespaces, image, replicas, ports, env, resources, schedule...) and repair it when "
+                             "it misses one (default on)")
     parser.add_argument("--policy", default="restricted", help="L3 profile: baseline | restricted | best-practice")
     parser.add_argument("--k8s-version", default="1.33")
     parser.add_argument("--max-new-tokens", type=int, default=768)
@@ -98,6 +102,7 @@ def describe(verdict: Verdict, attempts: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kubedistill.context.request import outline, read_request
     from kubedistill.inference.backend import load_backend
     from kubedistill.inference.repair import solve
     from kubedistill.prompts import chat
@@ -113,7 +118,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(text)
         sys.stderr.flush()
 
-    outcome = solve(backend, verifier, chat(args.prompt, instruction), None, args.repair, args.max_new_tokens,
+    spec = read_request(instruction) if args.check_request else None
+    if spec:
+        print(f"requirements read from the request: {outline(spec)}", file=sys.stderr)
+    outcome = solve(backend, verifier, chat(args.prompt, instruction), spec, args.repair, args.max_new_tokens,
                     on_text=show if stream else None, repair_style=args.repair_style)
     if stream:
         sys.stderr.write("\n")

@@ -20,6 +20,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubedistill.context.request import read_request
+from kubedistill.context.spec import TaskSpec
 from kubedistill.inference.backend import Backend
 from kubedistill.inference.repair import DEFAULT_REPAIR_STYLE, Outcome, solve
 from kubedistill.prompts import system_prompt
@@ -39,6 +41,8 @@ class ServerSettings:
     repair: int = 2
     repair_style: str = DEFAULT_REPAIR_STYLE
     """restate | chat: how a repair round asks again (see ``inference/repair.py``)."""
+    check_request: bool = True
+    """Hold each answer to the requirements the last user message states outright (``context/request.py``)."""
     max_new_tokens: int = 768
     """Default and cap for max_tokens / max_completion_tokens."""
     max_body_bytes: int = 256 * 1024
@@ -129,12 +133,13 @@ def parse_chat_request(body: Any, settings: ServerSettings) -> tuple[list[dict[s
     return messages_out, min(limit, settings.max_new_tokens), float(temperature), stream
 
 
-def verdict_metadata(outcome: Outcome) -> dict:
+def verdict_metadata(outcome: Outcome, spec: TaskSpec | None = None) -> dict:
     verdict = outcome.best.verdict
     return {"verdict": {"passed": verdict.passed, "failed_level": verdict.failed_level, "rules": verdict.rules,
                         "findings": [f for f in verdict.findings if f.get("severity") == "error"][:20]},
             "attempts": len(outcome.attempts), "repaired": len(outcome.attempts) > 1 and verdict.passed,
-            "first_attempt_passed": outcome.first.verdict.passed}
+            "first_attempt_passed": outcome.first.verdict.passed,
+            "requirements": [o.to_dict() for o in spec.objects] if spec else []}
 
 
 def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -> Any:
@@ -201,7 +206,8 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
         return {"object": "list", "data": [{"id": settings.model_name, "object": "model", "created": 0,
                                             "owned_by": "kubedistill"}]}
 
-    async def run_generation(messages: list[dict[str, str]], limit: int, temperature: float) -> Outcome:
+    async def run_generation(messages: list[dict[str, str]], limit: int, temperature: float,
+                             spec: TaskSpec | None) -> Outcome:
         gate.admit()
         acquired = False
         try:
@@ -212,7 +218,7 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
                 gate.waiting -= 1
                 gate.running += int(acquired)
         try:
-            return await asyncio.to_thread(solve, backend, verifier, messages, None, settings.repair, limit,
+            return await asyncio.to_thread(solve, backend, verifier, messages, spec, settings.repair, limit,
                                            temperature, repair_style=settings.repair_style)
         finally:
             gate.slots.release()
@@ -228,7 +234,8 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
         if requested != settings.model_name:
             raise ApiError(404, f"model {requested!r} is not served here; use {settings.model_name!r}",
                            param="model", code="model_not_found")
-        outcome = await run_generation(messages, limit, temperature)
+        spec = read_request(messages[-1]["content"]) if settings.check_request else None
+        outcome = await run_generation(messages, limit, temperature, spec)
         final = outcome.best
         content = final.verdict.manifest or final.text
         finish = "length" if final.truncated else "stop"
@@ -236,7 +243,7 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
         usage = {"prompt_tokens": sum(a.prompt_tokens for a in outcome.attempts),
                  "completion_tokens": sum(a.tokens for a in outcome.attempts)}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        meta = verdict_metadata(outcome)
+        meta = verdict_metadata(outcome, spec)
         if not stream:
             return {"id": ident, "object": "chat.completion", "created": created, "model": settings.model_name,
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
@@ -265,9 +272,13 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
         manifest = body.get("manifest") if isinstance(body, dict) else None
         if not isinstance(manifest, str):
             raise ApiError(400, "'manifest' must be a string holding YAML", param="manifest")
-        results = await asyncio.to_thread(verifier.verify_text, manifest, "request.yaml")
+        wanted = body.get("request", "")
+        if not isinstance(wanted, str):
+            raise ApiError(400, "'request' must be a string: the request the manifest should meet", param="request")
+        spec = read_request(wanted) if wanted else None
+        results = await asyncio.to_thread(verifier.verify_text, manifest, "request.yaml", spec)
         documents = [r.to_dict() for r in results]
         return {"passed": all(r.passed for r in results) and any(r.status == "valid" for r in results),
-                "documents": documents}
+                "documents": documents, "requirements": [o.to_dict() for o in spec.objects] if spec else []}
 
     return app

@@ -1,0 +1,483 @@
+"""A user's request, read as a task spec: the requirements ``generate`` and ``serve`` check an answer against.
+
+Evaluation tasks carry the spec their instruction was written from; a sentence typed by a user carries none, so
+without this the verifier could only check syntax, API, policy and references, and an answer that dropped the
+requested replica count or memory limit (the fine-tuned student's commonest miss) would pass and never be
+repaired. This reads the requirements that a request states outright:
+
+- the objects it asks for, by kind ("a Deployment", "a headless service", "a PVC", "a scheduled job"), each with
+  the name and namespace it is given ("named web", "called cache", "in the prod namespace");
+- workload values: image ("running nginx:1.27", "using the redis image"), replicas, container ports, env vars
+  ("setting LOG_LEVEL to debug", "LOG_LEVEL=debug"), CPU and memory requests and limits ("requesting 250m of
+  CPU", "limited to 256Mi of memory", "a 512Mi memory limit"), non-root and read-only root filesystem;
+- Service type, ports and target ports; PVC storage and access modes; CronJob schedule (a cron expression, or
+  "every 15 minutes", "daily at 02:30", "every Monday at 9am"); Ingress host and path; labels;
+- references ("reading config from the ConfigMap app-config", "bound to the Role reader").
+
+It is deliberately conservative, since every requirement it reads is one an answer is failed for: a phrase it does
+not recognise adds nothing, values go to the object whose part of the request states them, ambiguous units
+(MB, GB) are left out, and an object the request only refers back to ("expose the Deployment") is not asked for
+twice. ``bench/request_specs.py`` measures it on the corpus: how many verified answers the read spec wrongly fails,
+and how much of each task's own spec it recovers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from kubedistill.context.spec import ObjectSpec, TaskSpec
+from kubedistill.verify import cron
+
+WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"})
+SCALABLE = frozenset({"Deployment", "StatefulSet", "ReplicaSet"})
+CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "StorageClass", "PersistentVolume",
+                            "PriorityClass", "IngressClass"})
+
+# kind -> pattern of its mention. A plural names no single object and is left alone.
+_KIND_PATTERNS: dict[str, str] = {
+    "Deployment": r"deployments?\b",
+    "StatefulSet": r"stateful\s?sets?\b",
+    "DaemonSet": r"daemon\s?sets?\b",
+    "ReplicaSet": r"replica\s?sets?\b",
+    "CronJob": r"(?:cron\s?jobs?|scheduled\s+(?:batch\s+)?jobs?)\b",
+    "Job": r"jobs?\b",
+    "Pod": r"pods?\b",
+    "ServiceAccount": r"service\s?accounts?\b",
+    "Service": r"services?\b",
+    "Ingress": r"ingress(?:es)?\b(?!\s*class)",
+    "ConfigMap": r"config\s?maps?\b",
+    "Secret": r"secrets?\b",
+    "PersistentVolumeClaim": r"(?:persistent\s?volume\s?claims?|pvcs?)\b",
+    "HorizontalPodAutoscaler": r"(?:horizontal\s?pod\s?autoscalers?|hpas?|autoscalers?)\b",
+    "PodDisruptionBudget": r"(?:pod\s?disruption\s?budgets?|pdbs?)\b",
+    "NetworkPolicy": r"network\s?polic(?:y|ies)\b",
+    "ClusterRoleBinding": r"cluster\s?role\s?bindings?\b",
+    "ClusterRole": r"cluster\s?roles?\b",
+    "RoleBinding": r"role\s?bindings?\b",
+    "Role": r"roles?\b",
+    "ResourceQuota": r"resource\s?quotas?\b",
+    "LimitRange": r"limit\s?ranges?\b",
+    "Namespace": r"namespaces?\b",
+    "StorageClass": r"storage\s?class(?:es)?\b",
+}
+_ARTICLES = frozenset(["a", "an", "one", "the", "this", "that", "its", "their", "new", "single", "your", "my", "our",
+                       "another"])
+_PLAIN_WORDS: dict[str, frozenset[str]] = {
+    "Job": frozenset({"a", "an", "one", "this", "new", "single", "another", "batch", "one-off", "one-shot",
+                      "kubernetes", "k8s"}),  # "my job", "the job market" are plain English
+    "Pod": _ARTICLES | {"bare", "standalone", "static", "debug"},
+    "Service": _ARTICLES | {"headless", "clusterip", "nodeport", "loadbalancer", "balancer", "port", "k8s",
+                            "kubernetes"},
+    "Secret": _ARTICLES | {"opaque", "tls", "generic", "kubernetes", "k8s"},
+    "Role": _ARTICLES | {"namespaced", "rbac", "read-only", "reader"},
+    "Namespace": _ARTICLES | {"dedicated", "kubernetes", "k8s"},
+    "Ingress": _ARTICLES | {"nginx", "kubernetes", "k8s", "http", "https", "tls"},
+}
+"""Kind names that are also plain English count in lower case only after these words, so "the pods", "a web
+service's users" or "in the prod namespace" add nothing; written as the kind ("Service") they always count."""
+_KIND = re.compile(r"(?<![-\w./:])(?:" + "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _KIND_PATTERNS.items())
+                   + r")(?![-\w])", re.I)  # not inside a name: "ingress-nginx", "web-hpa", "BACKEND_SERVICE"
+
+_NAME = r"[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?"
+_NAMED = re.compile(rf"^[\s,:]*(?:-\s+)?(?:(?:that\s+is\s+|which\s+is\s+)?(?:named|called)|with\s+the\s+name"
+                    rf"|with\s+name|name[:=]?)"
+                    rf"\s+[`\"']?({_NAME})[`\"']?(?![-\w:])", re.I)
+_QUOTED_NAME = re.compile(rf"^\s*[`\"']({_NAME})[`\"']")
+_BARE_NAME = re.compile(rf"^\s*({_NAME})(?![-\w:])")
+"""A name right after a kind ("from Secret db-auth", "to Service api,"): taken when no English word looks like it
+(a hyphen or digit in it), or when the kind is written as the kind and the name ends the clause."""
+_STOP = frozenset(["a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "it", "its", "of", "on", "or",
+                   "that", "the", "this", "to", "with", "without", "which", "who", "whose", "using", "running",
+                   "runs", "run", "listening", "exposing", "exposed", "called", "named", "plus", "each", "every",
+                   "per", "via", "so", "then", "only", "also", "must", "should", "will", "can", "may", "one", "two",
+                   "three", "four", "five", "six", "seven", "eight", "nine", "ten", "all", "any", "both", "no", "not"])
+_REF_CUE = re.compile(r"(?:(?:\bfrom|\bto|\buses?|\busing|\bmounts?|\bmounting|\breferenc(?:es|ing)|\breads?|"
+                      r"\breading|\bvia|\bas|\bthrough|\bbound\s+to|\bagainst|\btargets?|\btargeting|\bfor|\bof|"
+                      r"\bscal(?:e|es|ing))\s+(?:the\s+|a\s+|an\s+|its\s+|existing\s+)?(?:existing\s+)?"
+                      r"|\bwith\s+(?:the|its|their|an?\s+existing)\s+)$", re.I)
+_BACK_REFERENCE = re.compile(r"\b(?:the|this|that|it'?s|its|same)\s+$", re.I)
+_NEGATED = re.compile(r"\b(?:without|no|not|never|don'?t\s+(?:add|create|include)|instead\s+of)"
+                      r"\s+(?:a\s+|an\s+|any\s+)?$",
+                      re.I)
+
+_NAMESPACE = re.compile(rf"\bin\s+(?:the\s+)?namespace\s+[`\"']?({_NAME})[`\"']?(?![-\w])"
+                        rf"|\bin\s+(?:the\s+)?[`\"']?({_NAME})[`\"']?\s+namespace\b"
+                        rf"|\bnamespace[:=]\s*[`\"']?({_NAME})", re.I)
+_NUMBER_WORDS = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                                              "nine", "ten"])}
+_COUNT = r"(\d+|zero|one|two|three|four|five|six|seven|eight|nine|ten)"
+_REPLICAS = re.compile(rf"\b{_COUNT}\s+(?:identical\s+|pod\s+)?replicas?\b"
+                       rf"|\breplicas?\s*(?:count\s*)?(?:of|:|=|to|set\s+to)\s*{_COUNT}\b"
+                       rf"|\breplica\s+count\s+(?:of\s+)?{_COUNT}\b|\bscaled?\s+to\s+{_COUNT}\b(?!\s*%)", re.I)
+_IMAGE_TOKEN = r"[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9._-]+)?(?:@sha256:[a-f0-9]{64})?"
+_IMAGES = (
+    re.compile(rf"\bimage[:=]?[ \t]+[`\"']?({_IMAGE_TOKEN})[`\"']?", re.I),
+    re.compile(rf"\b(?:using|uses|use|with|from|runs|running|run|based\s+on)\s+(?:the\s+|an?\s+)?(?:official\s+)?"
+               rf"[`\"']?({_IMAGE_TOKEN})[`\"']?\s+(?:container\s+)?image\b", re.I),
+    re.compile(rf"\b(?:runs|running|run|serving|serves|using|uses|use|for|of|with)\s+(?:the\s+)?[`\"']?({_IMAGE_TOKEN})"
+               rf"[`\"']?",
+               re.I),
+)
+_NOT_IMAGES = _STOP | frozenset({"image", "container", "docker", "official", "latest", "nightly", "daily",
+                                 "hourly", "weekly", "monthly", "once", "continuously", "forever", "root",
+                                 "non-root", "user", "same", "following", "default", "custom", "own"})
+_PORT_NUMBER = r"(\d{2,5})"
+_TARGET_PORT = re.compile(rf"\btarget\s*port[:=]?\s+{_PORT_NUMBER}\b"
+                          rf"|\btargeting\s+(?:container\s+)?port\s+{_PORT_NUMBER}"
+                          rf"|\b(?:forwarding|forwards|routing|routes|sending\s+traffic|mapped|mapping)\s+(?:traffic\s+)?"
+                          rf"to\s+(?:container\s+|target\s+)?port\s+{_PORT_NUMBER}"
+                          rf"|\bport\s+\d{{2,5}}\s*(?:->|→|to)\s*{_PORT_NUMBER}\b", re.I)
+_NODE_PORT = re.compile(rf"\bnode\s*port[:=]?\s+{_PORT_NUMBER}", re.I)
+_PORTS = re.compile(rf"\b(?:container\s*)?ports?[:=]?\s+{_PORT_NUMBER}((?:\s*(?:,|and|&)\s*\d{{2,5}})*)\b"
+                    rf"|\blisten(?:s|ing)?\s+on\s+(?:port\s+)?{_PORT_NUMBER}\b"
+                    rf"|\bon\s+{_PORT_NUMBER}\b(?!\s*(?:%|[a-z]))", re.I)
+_ENV_NAME = r"([A-Z][A-Z0-9_]*[A-Z0-9])"
+_NOT_ENV = frozenset({"CPU", "TCP", "UDP", "SCTP", "HTTP", "HTTPS", "API", "YAML", "JSON", "DNS", "TLS", "SSL",
+                      "RAM", "GPU", "ID", "URL", "IP", "PVC", "HPA", "PDB", "RBAC", "RWO", "RWX", "ROX", "TTL",
+                      "UTC", "AM", "PM", "OK", "ALL", "NET_ADMIN", "NET_BIND_SERVICE", "SYS_ADMIN"})
+_ENV = (
+    re.compile(rf"(?<![\w-]){_ENV_NAME}=([^\s;`\"']+|\"[^\"]*\"|'[^']*')"),
+    re.compile(rf"\b(?:sets?|setting|env(?:ironment)?(?:\s+var(?:iable)?)?|var(?:iable)?)\s+[`\"']?{_ENV_NAME}[`\"']?"
+               rf"\s+(?:to|=|as)\s+[`\"']?([^\s;`\"']+)"),
+)
+_QTY = r"(\d+(?:\.\d+)?)\s*"
+_MEMORY = re.compile(rf"{_QTY}(Ki|Mi|Gi|Ti|KiB|MiB|GiB|TiB)\b(?:\s+of)?\s+(?:memory|ram)\b"
+                     rf"|\b(?:memory|ram)\s+(?:request|limit)?s?\s*(?:of|:|=|to|at)?\s*{_QTY}(Ki|Mi|Gi|Ti|KiB|MiB|GiB|TiB)\b",
+                     re.I)
+_CPU = re.compile(rf"{_QTY}(m|millicores?|millicpus?|milli-?cores?|cores?|vcpus?|cpus?)?(?:\s+of)?"
+                  rf"\s+(?:cpu|cores?|vcpus?)\b"
+                  rf"|\bcpu\s+(?:request|limit)?s?\s*(?:of|:|=|to|at)?\s*{_QTY}(m|millicores?|cores?)?\b(?!\s*(?:%|[a-z]))"
+                  rf"|{_QTY}(millicores?|millicpus?)\b", re.I)
+_REQUEST_CUE = re.compile(r"\brequest(?:s|ing|ed)?\b|\breserv(?:e|es|ing)\b|\bguarantee[ds]?\b", re.I)
+_LIMIT_CUE = re.compile(r"\blimit(?:s|ed|ing)?\b|\bcapped\b|\bcap(?:s)?\b|\bat\s+most\b|\bno\s+more\s+than\b"
+                        r"|\bmax(?:imum)?\b",
+                        re.I)
+_STORAGE = re.compile(rf"{_QTY}(Ki|Mi|Gi|Ti|KiB|MiB|GiB|TiB)\b(?:\s+of)?\s+(?:persistent\s+)?"
+                      rf"(?:storage|disk|volume|space)\b"
+                      rf"|\b(?:storage|disk|volume)\s+(?:size\s+|request\s+)?(?:of|:|=)?\s*{_QTY}(Ki|Mi|Gi|Ti|KiB|MiB|GiB|TiB)\b",
+                      re.I)
+_SIZE = re.compile(rf"\b(?:of|with|requesting|sized?|size\s+of)\s+{_QTY}(Ki|Mi|Gi|Ti|KiB|MiB|GiB|TiB)\b"
+                   rf"(?!\s+(?:of\s+)?(?:memory|ram))()()", re.I)
+"""A claim's size may stand alone ("a PVC named data of 10Gi"); groups 3 and 4 keep _STORAGE's numbering."""
+_ACCESS_MODES = {"readwriteonce": "ReadWriteOnce", "readonlymany": "ReadOnlyMany", "readwritemany": "ReadWriteMany",
+                 "readwriteoncepod": "ReadWriteOncePod", "rwo": "ReadWriteOnce", "rox": "ReadOnlyMany",
+                 "rwx": "ReadWriteMany", "rwop": "ReadWriteOncePod"}
+_ACCESS = re.compile(r"(?<![-\w])(" + "|".join(_ACCESS_MODES) + r")(?![-\w])", re.I)
+_CRON = re.compile(r"[`\"']((?:\S+\s+){4}\S+)[`\"']"
+                   r"|(?<![\w/*])((?:[\d*][\d*/,-]*\s+){4}[\d*][\d*/,A-Za-z-]*)(?![\w/*])")
+_DAYS = {d: i for i, d in enumerate(["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"])}
+_TIME = r"(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?"
+_SCHEDULES = (
+    (re.compile(r"\bevery\s+(\d{1,2})\s+minutes?\b", re.I), lambda m: f"*/{m[1]} * * * *"),
+    (re.compile(r"\bevery\s+minute\b", re.I), lambda m: "* * * * *"),
+    (re.compile(r"\bevery\s+(\d{1,2})\s+hours?\b", re.I), lambda m: f"0 */{m[1]} * * *"),
+    (re.compile(r"\b(?:every\s+hour|hourly)\b(?!\s+at)", re.I), lambda m: "0 * * * *"),
+    (re.compile(rf"\b(?:every\s+day|daily|nightly|each\s+day|every\s+night)\s*,?\s*at\s+{_TIME}", re.I),
+     lambda m: _at(m, 1, "* * *")),
+    (re.compile(rf"\bevery\s+({'|'.join(_DAYS)})\s+at\s+{_TIME}", re.I),
+     lambda m: _at(m, 2, f"* * {_DAYS[m[1].lower()]}")),
+    (re.compile(rf"\bmonthly\s*,?\s+on\s+the\s+1st\s+at\s+{_TIME}", re.I), lambda m: _at(m, 1, "1 * *")),
+    (re.compile(r"\b(?:every\s+day|daily|nightly)\s+at\s+midnight\b|\bat\s+midnight\s+every\s+day\b", re.I),
+     lambda m: "0 0 * * *"),
+)
+_SERVICE_TYPES = re.compile(r"\b(node\s?port|load\s?balancer|cluster\s?ip|external\s?name)\b(?!\s*:\s*none)", re.I)
+_TYPE_NAMES = {"nodeport": "NodePort", "loadbalancer": "LoadBalancer", "clusterip": "ClusterIP",
+               "externalname": "ExternalName"}
+_HEADLESS = re.compile(r"\bheadless\b|\bclusterip\s*:\s*none\b", re.I)
+_HOST = re.compile(r"\b(?:host(?:name)?|domain|at|on|for|serving|serves|via)\s+[`\"']?((?:[a-z0-9-]+\.)+[a-z]{2,})\b",
+                   re.I)
+_PATH = re.compile(r"(?:\bpath\s+|\b(?:at|on|under|routing|routes?|sending|forwarding|serving|for)\s+(?:the\s+)?)"
+                   r"[`\"']?(/[\w./-]*)()[`\"']?(?=[\s,;]|[.?!](?:\s|$)|$)",
+                   re.I)
+_NON_ROOT = re.compile(r"\bnon-?root\b|\bnot\s+(?:to\s+)?run\s+as\s+root\b|\brunAsNonRoot\b"
+                       r"|\bnever\s+(?:runs?\s+)?as\s+root\b",
+                       re.I)
+_READ_ONLY = re.compile(r"\bread-?only\s+root\s*(?:file\s?system|fs)\b|\breadOnlyRootFilesystem\b", re.I)
+_LABEL = re.compile(r"(?:\b(?:with|has|having|carrying)\s+(?:the\s+|a\s+)?labels?|(?<!pods\s)(?<!pod\s)\blabell?ed"
+                    r"(?:\s+with)?)\s+[`\"']?([a-z0-9][a-z0-9./-]*)\s*[=:]\s*([\w.-]+)[`\"']?", re.I)
+"""The object's own labels ("labelled tier=web"); "the pods labeled app=web" selects other objects."""
+
+
+REFERABLE: dict[str, frozenset[str]] = {
+    **{kind: frozenset({"ConfigMap", "Secret", "PersistentVolumeClaim", "ServiceAccount"}) for kind in WORKLOADS},
+    "RoleBinding": frozenset({"Role", "ClusterRole"}),
+    "ClusterRoleBinding": frozenset({"ClusterRole"}),
+    "Ingress": frozenset({"Service", "Secret"}),
+    "HorizontalPodAutoscaler": frozenset({"Deployment", "StatefulSet", "ReplicaSet"}),
+}
+"""What an object of each kind can name, as L4 finds references (``verify/facts.py``)."""
+_QUALIFIERS = frozenset({"headless", "clusterip", "nodeport", "loadbalancer", "new", "existing", "same", "main",
+                         "following", "whole", "entire", "default", "above", "below", "other", "first", "second"})
+_QUALIFIER = re.compile(r"(?:\b(?:headless|node\s?port|load\s?balancer|cluster\s?ip)\s+)+$", re.I)
+
+
+@dataclass
+class _Mention:
+    kind: str
+    start: int
+    end: int
+    name: str | None = None
+    cued: bool = False
+    """After a reference cue ("reading config from the", "bound to the"): a reference when the object being
+    described can name this kind, and never a new object."""
+    back: bool = False
+    """After a definite article ("expose the Deployment"): the object already asked for, when there is one."""
+    indefinite: bool = False
+    """After "a" or "an": a new object, even after a cue ("exposed through a LoadBalancer Service")."""
+    plain: bool = False
+    """Written in lower case: for "deployment" possibly the everyday word."""
+
+
+def read_request(text: str) -> TaskSpec | None:
+    """The requirements ``text`` states outright, as a task spec; None when it names no object."""
+    mentions = _mentions(text)
+    objects: list[ObjectSpec] = []
+    owners: list[ObjectSpec | None] = []  # the object each mention's part of the text describes
+    for mention in mentions:
+        current = owners[-1] if owners else None  # the object whose part of the request this is in
+        referable = mention.kind in REFERABLE.get(current.kind if current else "", ())
+        if mention.cued and current is not None and (referable or not mention.indefinite):
+            if mention.name and referable:
+                current.refs.setdefault(mention.kind, mention.name)
+            owners.append(current)  # "sending traffic to the Service": this object's part goes on
+            continue
+        same = [o for o in objects
+                if o.kind == mention.kind and (mention.name is None or o.name in (None, mention.name))]
+        if same and (mention.back or mention.name):  # "a scheduled job ... A CronJob called backup": one object
+            same[-1].name = same[-1].name or mention.name
+            owners.append(same[-1])
+            continue
+        if mention.back and current is not None:
+            owners.append(current)  # "on the fast-rwo storage class": one that exists already, not one to write
+            continue
+        objects.append(ObjectSpec(kind=mention.kind, name=mention.name))
+        owners.append(objects[-1])
+    for i, (mention, owner) in enumerate(zip(mentions, owners, strict=True)):
+        if owner is not None:
+            _describe(owner, text[mention.start: mentions[i + 1].start if i + 1 < len(mentions) else len(text)])
+    return TaskSpec(objects=objects) if objects else None
+
+
+def outline(spec: TaskSpec) -> str:
+    """The requirements in one line, so a user sees what an answer is held to ("Deployment web: replicas=2")."""
+    parts = []
+    for obj in spec.objects:
+        values = {k: v for k, v in obj.to_dict().items() if k not in ("kind", "name")}
+        said = ", ".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in values.items())
+        parts.append(f"{obj.kind}{' ' + obj.name if obj.name else ''}{': ' + said if said else ''}")
+    return "; ".join(parts)
+
+
+def _plural(word: str) -> bool:
+    word = word.lower()
+    return word.endswith(("ingresses", "classes", "policies")) or (
+        word.endswith("s") and not word.endswith(("ingress", "class")))
+
+
+def _kind_word(kind: str, word: str, before: str) -> bool:
+    if kind == "Namespace" and re.search(r"\bin\s+(?:the\s+|a\s+)?$|\b(?:same|target|its|their|own)\s+$", before, re.I):
+        return False  # "in the namespace prod" places an object; it asks for no Namespace
+    if kind not in _PLAIN_WORDS or word[0].isupper():
+        return True
+    previous = before.split()[-1].lower() if before.split() else ""
+    return previous in _PLAIN_WORDS[kind]
+
+
+def _mentions(text: str) -> list[_Mention]:
+    found: list[_Mention] = []
+    for match in _KIND.finditer(text):
+        if _plural(match.group(0)) or (found and match.start() < found[-1].end) or re.search(
+                r"\b(?:named|called|name:?)\s+[`\"']?$", text[max(0, match.start() - 8): match.start()], re.I):
+            continue  # a plural names no single object; "called clusterrolebinding" is a name, not a kind
+        kind = match.lastgroup or ""
+        before = text[max(0, match.start() - 40): match.start()]
+        if _NEGATED.search(before) or not _kind_word(kind, match.group(0), before):
+            continue
+        qualifiers = _QUALIFIER.search(before) if kind == "Service" else None
+        start = match.start() - (len(before) - qualifiers.start()) if qualifiers else match.start()
+        before = text[max(0, start - 40): start]  # cues stand before "as a LoadBalancer service" too
+        if _NEGATED.search(before):
+            continue
+        # "running as the config-backup service account": a name before the kind, after a definite article
+        prenamed = re.search(rf"\bthe\s+[`\"']?({_NAME})[`\"']?\s+$", before)
+        cue_zone = before[: prenamed.start() + 4] if prenamed else before
+        if prenamed and (prenamed[1].lower() in _STOP | _QUALIFIERS or not (
+                _REF_CUE.search(cue_zone) or "-" in prenamed[1] or any(c.isdigit() for c in prenamed[1]))):
+            prenamed, cue_zone = None, before  # "the web service" may be the everyday phrase
+        mention = _Mention(kind, start, match.end(), cued=bool(_REF_CUE.search(cue_zone)),
+                           back=bool(_BACK_REFERENCE.search(cue_zone)), plain=match.group(0).islower(),
+                           indefinite=bool(re.search(r"(?<!\bas\s)\b(?:a|an)\s+$", cue_zone, re.I)))
+        rest = text[match.end():]
+        named = _NAMED.match(rest) or _QUOTED_NAME.match(rest)
+        if named is None and prenamed:
+            mention.name = prenamed[1]
+        if named is None and mention.cued and (bare := _BARE_NAME.match(rest)) and bare[1] not in _STOP and (
+                re.search(r"[-\d]", bare[1]) or (match.group(0) == kind and re.match(r"[.,;)]|\s*$|\s*\n",
+                                                                                   rest[bare.end():]))):
+            named = bare  # "reading config from Secret db-auth", "sending traffic to Service reports,"
+        if named:
+            mention.name = named[1]
+            mention.end = match.end() + named.end()
+        found.append(mention)
+    if any(m.kind in WORKLOADS - {"Deployment"} and not m.cued for m in found):
+        # "a database deployment ... a stateful set": a lower-case deployment beside another workload kind is the
+        # everyday word, not the kind
+        found = [m for m in found if not (m.kind == "Deployment" and m.plain and not m.name)]
+    return found
+
+
+def _describe(obj: ObjectSpec, part: str) -> None:
+    """Read the values ``part`` of the request states about ``obj``."""
+    kind = obj.kind
+    if kind not in CLUSTER_SCOPED and obj.namespace is None and (m := _NAMESPACE.search(part)):
+        name = next(g for g in m.groups() if g)
+        if name.lower() not in _STOP | {"same", "target", "given", "current", "your", "my", "our", "their"}:
+            obj.namespace = name
+    for m in _LABEL.finditer(part):
+        obj.labels.setdefault(m[1], m[2].rstrip("."))
+    if kind in WORKLOADS:
+        _workload(obj, part)
+    elif kind == "Service":
+        _service(obj, part)
+    elif kind == "Ingress":
+        if m := _HOST.search(part):
+            obj.host = m[1].lower()
+        if m := _PATH.search(part):
+            obj.path = (m[1] or m[2]).rstrip(".")
+    if kind in ("PersistentVolumeClaim", "StatefulSet"):
+        if m := _STORAGE.search(part) or (_SIZE.search(part) if kind == "PersistentVolumeClaim" else None):
+            obj.storage = _quantity(m[1] or m[3], m[2] or m[4])
+        for m in _ACCESS.finditer(part):
+            mode = _ACCESS_MODES[m[1].lower()]
+            if mode not in obj.access_modes:
+                obj.access_modes.append(mode)
+
+
+def _workload(obj: ObjectSpec, part: str) -> None:
+    if obj.image is None:
+        obj.image = next(_images(part), None)
+    if obj.kind in SCALABLE and obj.replicas is None and (m := _REPLICAS.search(part)):
+        value = next(g for g in m.groups() if g)
+        obj.replicas = int(_NUMBER_WORDS.get(value.lower(), value))
+    exposed = re.search(r"\bexpos(?:e|es|ed|ing)\b", part, re.I)  # "exposed on port 80": the Service's port
+    for port in _ports(part[: exposed.start() if exposed else len(part)]):
+        if port not in obj.ports:
+            obj.ports.append(port)
+    for pattern in _ENV:
+        for m in pattern.finditer(part):
+            name, value = m[1], m[2].strip("\"'").rstrip(".,;:?!)")
+            if name not in _NOT_ENV and value:
+                obj.env.setdefault(name, value)
+    _resources(obj, part)
+    if _NON_ROOT.search(part):
+        obj.run_as_non_root = True
+    if _READ_ONLY.search(part):
+        obj.read_only_root_fs = True
+    if obj.kind == "CronJob" and obj.schedule is None:
+        obj.schedule = _schedule(part)
+
+
+def _images(part: str) -> Iterator[str]:
+    for pattern in _IMAGES:
+        for m in pattern.finditer(part):
+            image = m[1].rstrip(".")
+            repository = image.split("@")[0].rsplit(":", 1)[0]
+            if pattern is _IMAGES[-1] and not re.search(r"[:/]", image):
+                continue  # "running busybox" may be an image, "running nightly" is not: a tag or a path says so
+            if image.lower() not in _NOT_IMAGES and not image.isdigit() and repository == repository.lower():
+                yield image
+
+
+def _service(obj: ObjectSpec, part: str) -> None:
+    if _HEADLESS.search(part):
+        obj.fields.setdefault("/spec/clusterIP", "None")
+    else:
+        named = {_TYPE_NAMES[re.sub(r"\s", "", m[1].lower())] for m in _SERVICE_TYPES.finditer(part)}
+        if obj.service_type:
+            named.add(obj.service_type)
+        obj.service_type = named.pop() if len(named) == 1 else None  # two types named: no requirement
+    targets = list(_TARGET_PORT.finditer(part))
+    for m in targets:
+        port = int(next(g for g in m.groups() if g))
+        if port not in obj.target_ports and port <= 65535:
+            obj.target_ports.append(port)
+    rest = part
+    for m in [*targets, *_NODE_PORT.finditer(part)]:  # their numbers are not Service ports
+        rest = rest.replace(m.group(0), " " * len(m.group(0)))
+    for port in _ports(rest):
+        if port not in obj.ports:
+            obj.ports.append(port)
+
+
+def _ports(part: str) -> list[int]:
+    ports = []
+    for m in _PORTS.finditer(part):
+        numbers = [m[1], *re.findall(r"\d{2,5}", m[2] or "")] if m[1] else [m[3] or m[4]]  # 3, 4: other forms
+        ports += [int(n) for n in numbers if n and 0 < int(n) <= 65535]
+    return ports
+
+
+def _resources(obj: ObjectSpec, part: str) -> None:
+    """CPU and memory values, each a request or a limit by the word right after it ("a 256Mi memory limit") or
+    else the nearest cue before it in the same sentence ("limited to 256Mi of memory"); none, no requirement."""
+    found = [(m, "memory", _quantity(m[1] or m[3], m[2] or m[4])) for m in _MEMORY.finditer(part)]
+    found += [(m, "cpu", _cpu(m)) for m in _CPU.finditer(part)]
+    for m, resource, value in found:
+        if value is None:
+            continue
+        after = part[m.end(): m.end() + 12]
+        sentence_start = max(part.rfind(". ", 0, m.start()), part.rfind("\n", 0, m.start()), 0)
+        before = part[sentence_start: m.start()] + m.group(0)
+        if re.match(r"\s*(?:request|reservation)", after, re.I):
+            section = "requests"
+        elif re.match(r"\s*(?:limit|cap|max)", after, re.I):
+            section = "limits"
+        else:
+            cues = [(c.start(), "requests") for c in _REQUEST_CUE.finditer(before)]
+            cues += [(c.start(), "limits") for c in _LIMIT_CUE.finditer(before)]
+            if not cues:
+                continue
+            section = max(cues)[1]
+        getattr(obj, section).setdefault(resource, value)
+
+
+def _quantity(number: str | None, unit: str | None) -> str | None:
+    if not number or not unit:
+        return None
+    return f"{number}{unit[:2] if unit.lower().endswith('ib') else unit}"
+
+
+def _cpu(m: re.Match) -> str | None:
+    pairs = [(m[1], m[2]), (m[3], m[4]), (m[5], m[6])]
+    number, unit = next((n, u) for n, u in pairs if n)
+    unit = (unit or "").lower()
+    if unit.startswith("m"):
+        return f"{number}m"
+    if "." in number:
+        return f"{round(float(number) * 1000)}m"
+    return number
+
+
+def _schedule(part: str) -> str | None:
+    for m in _CRON.finditer(part):
+        value = (m[1] or m[2]).strip()
+        if not cron.problem(value):
+            return value
+    for pattern, make in _SCHEDULES:
+        if m := pattern.search(part):
+            return make(m)
+    return None
+
+
+def _at(m: re.Match, first: int, rest: str) -> str | None:
+    hour, minute, meridiem = int(m[first]), int(m[first + 1] or 0), (m[first + 2] or "").lower().replace(".", "")
+    if meridiem == "pm" and hour < 12:
+        hour += 12
+    elif meridiem == "am" and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59:
+        return None
+    return f"{minute} {hour} {rest}"

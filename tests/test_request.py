@@ -1,0 +1,134 @@
+"""Reading a typed request as a task spec (``context/request.py``): what it reads, what it must leave alone.
+
+The requests here are written the way people type them, not in the offline teacher's frames; the corpus-wide
+figures (false failures on verified answers, recall of the task specs) are in bench/results/request_specs.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kubedistill.context.request import read_request
+from kubedistill.verify import Verifier, VerifyConfig
+
+
+def objects(text: str) -> list[dict]:
+    spec = read_request(text)
+    return [o.to_dict() for o in spec.objects] if spec else []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Create a Deployment for nginx:1.27 with three replicas, exposed on port 80 through a LoadBalancer Service.",
+     [{"kind": "Deployment", "image": "nginx:1.27", "replicas": 3},  # "exposed on port 80": not the container's
+      {"kind": "Service", "service_type": "LoadBalancer"}]),  # the port stood before the Service: not read
+    ("I want a StatefulSet called pg running postgres:16 with 20Gi of storage, plus a headless service named pg",
+     [{"kind": "StatefulSet", "name": "pg", "image": "postgres:16", "storage": "20Gi"},
+      {"kind": "Service", "name": "pg", "fields": {"/spec/clusterIP": "None"}}]),
+    ("a cronjob that runs every 15 minutes and runs curlimages/curl:8.8.0",
+     [{"kind": "CronJob", "image": "curlimages/curl:8.8.0", "schedule": "*/15 * * * *"}]),
+    ("Make a Job named migrate using image ghcr.io/acme/migrate:2.1 with DATABASE_URL=postgres://db:5432/app",
+     [{"kind": "Job", "name": "migrate", "image": "ghcr.io/acme/migrate:2.1",
+       "env": {"DATABASE_URL": "postgres://db:5432/app"}}]),
+    ("deployment `api` in the payments namespace, 2 replicas, with a memory limit of 512Mi and a CPU request of 250m",
+     [{"kind": "Deployment", "name": "api", "namespace": "payments", "replicas": 2,
+       "requests": {"cpu": "250m"}, "limits": {"memory": "512Mi"}}]),
+    ("A Service named web on port 80 forwarding to port 8080, type NodePort",
+     [{"kind": "Service", "name": "web", "ports": [80], "target_ports": [8080], "service_type": "NodePort"}]),
+    ("Write a PVC named data of 10Gi, ReadWriteMany, on the fast-rwo storage class",
+     [{"kind": "PersistentVolumeClaim", "name": "data", "storage": "10Gi", "access_modes": ["ReadWriteMany"]}]),
+    ("an ingress for shop.example.com routing /api to the backend",
+     [{"kind": "Ingress", "host": "shop.example.com", "path": "/api"}]),
+    ("A CronJob called report, daily at 6:15pm, image python:3.12-slim, non-root, read-only root filesystem",
+     [{"kind": "CronJob", "name": "report", "image": "python:3.12-slim", "schedule": "15 18 * * *",
+       "run_as_non_root": True, "read_only_root_fs": True}]),
+    ("An HPA for the Deployment checkout-api between 2 and 10 replicas",
+     [{"kind": "HorizontalPodAutoscaler", "refs": {"Deployment": "checkout-api"}}]),
+    ("A Deployment named worker that reads its settings from the ConfigMap worker-config and its password from "
+     "the Secret worker-db",
+     [{"kind": "Deployment", "name": "worker", "refs": {"ConfigMap": "worker-config", "Secret": "worker-db"}}]),
+])
+def test_typed_requests_are_read_as_their_requirements(text, expected):
+    assert objects(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "the pods should talk to the web service",  # plain English: pods, service
+    "Deploy nginx with 3 replicas",  # no kind named: which workload is not for us to guess
+    "How do I get my job done faster?",
+    "explain ingress and egress rules to me",
+])
+def test_requests_that_name_no_object_read_no_spec(text):
+    assert read_request(text) is None
+
+
+def test_what_is_left_alone():
+    # a negated object is not asked for; a plural names no single object
+    assert [o["kind"] for o in objects("a Deployment named web, without a Service")] == ["Deployment"]
+    assert [o["kind"] for o in objects("a Deployment named web; the Services already exist")] == ["Deployment"]
+    # kinds inside names are not mentions
+    assert objects("a Namespace called ingress-nginx") == [{"kind": "Namespace", "name": "ingress-nginx"}]
+    assert objects("a ConfigMap named cfg with BACKEND_SERVICE=http://api") == [{"kind": "ConfigMap", "name": "cfg"}]
+    # "the pods labeled app=web" select other objects; they are not this object's labels
+    assert objects("a NetworkPolicy protecting the pods labeled app=web") == [{"kind": "NetworkPolicy"}]
+    # ambiguous units and unmarked quantities hold the answer to nothing
+    assert objects("a Deployment named web with 512MB of memory and 2 cores") == [{"kind": "Deployment", "name": "web"}]
+    # two Service types named for one Service: no type requirement
+    assert "service_type" not in objects("a ClusterIP Service named web, as a LoadBalancer service")[0]
+    # "a database deployment ... a StatefulSet": the everyday word beside another workload kind
+    assert [o["kind"] for o in objects("a database deployment: a StatefulSet named db running mysql:8.4")] == [
+        "StatefulSet"]
+    # "expose the Deployment": the object already asked for, not a second one
+    assert [o["kind"] for o in objects("a Deployment named web running nginx:1.27. Expose the Deployment with a "
+                                       "Service on port 80.")] == ["Deployment", "Service"]
+
+
+REQUEST = ("A Deployment named web in namespace shop with 2 replicas running nginxinc/nginx-unprivileged:1.27 on "
+           "port 8080, limited to 256Mi of memory, and a ClusterIP Service named web on port 80 targeting port 8080.")
+ANSWER = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginxinc/nginx-unprivileged:1.27
+          ports: [{containerPort: 8080}]
+          resources:
+            limits: {memory: 256Mi}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+"""
+
+
+@pytest.mark.parametrize("change, rule_path", [
+    (None, None),
+    (("replicas: 2", "replicas: 3"), "/spec/replicas"),
+    (("limits: {memory: 256Mi}", "requests: {memory: 256Mi}"), "/resources/limits/memory"),
+    (("targetPort: 8080", "targetPort: 80"), "/spec/ports"),
+    (("namespace: shop\nspec:\n  replicas", "namespace: default\nspec:\n  replicas"), "/metadata/namespace"),
+])
+def test_an_answer_is_held_to_the_request(change, rule_path):
+    answer = ANSWER.replace(*change) if change else ANSWER
+    verifier = Verifier(VerifyConfig(policy="baseline", context="off"))
+    findings = [f for r in verifier.verify_text(answer, "a.yaml", spec=read_request(REQUEST)) for f in r.findings
+                if f.rule.startswith("L4-SPEC")]
+    if rule_path is None:
+        assert findings == []
+    else:
+        assert len(findings) == 1 and findings[0].path.endswith(rule_path), findings
