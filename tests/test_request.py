@@ -46,6 +46,14 @@ def objects(text: str) -> list[dict]:
     ("A Deployment named worker that reads its settings from the ConfigMap worker-config and its password from "
      "the Secret worker-db",
      [{"kind": "Deployment", "name": "worker", "refs": {"ConfigMap": "worker-config", "Secret": "worker-db"}}]),
+    ("I want an HPA that scales my web deployment between 2 and 8 pods at 75% CPU",
+     [{"kind": "HorizontalPodAutoscaler", "refs": {"Deployment": "web"}}]),  # "my": one that exists
+    ("an nginx deployment in the default namespace that requests 100m cpu / 128Mi memory and is limited to "
+     "500m cpu / 256Mi memory",
+     [{"kind": "Deployment", "namespace": "default", "requests": {"memory": "128Mi", "cpu": "100m"},
+       "limits": {"memory": "256Mi", "cpu": "500m"}}]),
+    ("a Deployment named api on port 8080 with a liveness probe on port 8081",
+     [{"kind": "Deployment", "name": "api", "ports": [8080]}]),  # a probe's port need not be declared
 ])
 def test_typed_requests_are_read_as_their_requirements(text, expected):
     assert objects(text) == expected
@@ -70,6 +78,8 @@ def test_what_is_left_alone():
     assert objects("a ConfigMap named cfg with BACKEND_SERVICE=http://api") == [{"kind": "ConfigMap", "name": "cfg"}]
     # "the pods labeled app=web" select other objects; they are not this object's labels
     assert objects("a NetworkPolicy protecting the pods labeled app=web") == [{"kind": "NetworkPolicy"}]
+    assert objects("network policy: only allow traffic from pods with label role=frontend to pods with label "
+                   "app=db on port 5432") == [{"kind": "NetworkPolicy"}]
     # ambiguous units and unmarked quantities hold the answer to nothing
     assert objects("a Deployment named web with 512MB of memory and 2 cores") == [{"kind": "Deployment", "name": "web"}]
     # two Service types named for one Service: no type requirement

@@ -96,9 +96,11 @@ _STOP = frozenset(["a", "an", "and", "as", "at", "by", "for", "from", "in", "int
                    "three", "four", "five", "six", "seven", "eight", "nine", "ten", "all", "any", "both", "no", "not"])
 _REF_CUE = re.compile(r"(?:(?:\bfrom|\bto|\buses?|\busing|\bmounts?|\bmounting|\breferenc(?:es|ing)|\breads?|"
                       r"\breading|\bvia|\bas|\bthrough|\bbound\s+to|\bagainst|\btargets?|\btargeting|\bfor|\bof|"
-                      r"\bscal(?:e|es|ing))\s+(?:the\s+|a\s+|an\s+|its\s+|existing\s+)?(?:existing\s+)?"
+                      r"\bscal(?:e|es|ing))\s+(?:the\s+|a\s+|an\s+|its\s+|my\s+|our\s+|your\s+|their\s+|existing\s+)?"
+                      r"(?:existing\s+)?"
                       r"|\bwith\s+(?:the|its|their|an?\s+existing)\s+)$", re.I)
-_BACK_REFERENCE = re.compile(r"\b(?:the|this|that|it'?s|its|same)\s+$", re.I)
+_BACK_REFERENCE = re.compile(r"\b(?:the|this|that|it'?s|its|same|my|our|your|their|existing)\s+$", re.I)
+"""An object already asked for, or one that exists already ("my web Deployment")."""
 _NEGATED = re.compile(r"\b(?:without|no|not|never|don'?t\s+(?:add|create|include)|instead\s+of)"
                       r"\s+(?:a\s+|an\s+|any\s+)?$",
                       re.I)
@@ -302,8 +304,8 @@ def _mentions(text: str) -> list[_Mention]:
         if _NEGATED.search(before):
             continue
         # "running as the config-backup service account": a name before the kind, after a definite article
-        prenamed = re.search(rf"\bthe\s+[`\"']?({_NAME})[`\"']?\s+$", before)
-        cue_zone = before[: prenamed.start() + 4] if prenamed else before
+        prenamed = re.search(rf"\b(?:the|my|our|your|their)\s+[`\"']?({_NAME})[`\"']?\s+$", before)
+        cue_zone = before[: prenamed.start(1)] if prenamed else before
         if prenamed and (prenamed[1].lower() in _STOP | _QUALIFIERS or not (
                 _REF_CUE.search(cue_zone) or "-" in prenamed[1] or any(c.isdigit() for c in prenamed[1]))):
             prenamed, cue_zone = None, before  # "the web service" may be the everyday phrase
@@ -337,7 +339,8 @@ def _describe(obj: ObjectSpec, part: str) -> None:
         if name.lower() not in _STOP | {"same", "target", "given", "current", "your", "my", "our", "their"}:
             obj.namespace = name
     for m in _LABEL.finditer(part):
-        obj.labels.setdefault(m[1], m[2].rstrip("."))
+        if not re.search(r"\bpods?\s+$", part[max(0, m.start() - 12): m.start()], re.I):  # "pods with label x=y"
+            obj.labels.setdefault(m[1], m[2].rstrip("."))
     if kind in WORKLOADS:
         _workload(obj, part)
     elif kind == "Service":
@@ -415,6 +418,9 @@ def _service(obj: ObjectSpec, part: str) -> None:
 def _ports(part: str) -> list[int]:
     ports = []
     for m in _PORTS.finditer(part):
+        if re.search(r"\b(?:probes?|liveness|readiness|startup|health\s?checks?|healthz?)\b[^,.;]*$",
+                     part[max(0, m.start() - 40): m.start()], re.I):
+            continue  # a probe's port need not be a declared container port
         numbers = [m[1], *re.findall(r"\d{2,5}", m[2] or "")] if m[1] else [m[3] or m[4]]  # 3, 4: other forms
         ports += [int(n) for n in numbers if n and 0 < int(n) <= 65535]
     return ports
