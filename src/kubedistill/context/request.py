@@ -135,14 +135,14 @@ _TARGET_PORT = re.compile(rf"\btarget\s*port[:=]?\s+{_PORT_NUMBER}\b"
 _NODE_PORT = re.compile(rf"\bnode\s*port[:=]?\s+{_PORT_NUMBER}", re.I)
 _PORTS = re.compile(rf"\b(?:container\s*)?ports?[:=]?\s+{_PORT_NUMBER}((?:\s*(?:,|and|&)\s*\d{{2,5}})*)\b"
                     rf"|\blisten(?:s|ing)?\s+on\s+(?:port\s+)?{_PORT_NUMBER}\b"
-                    rf"|\bon\s+{_PORT_NUMBER}\b(?!\s*(?:%|[a-z]))", re.I)
+                    rf"|\bon\s+{_PORT_NUMBER}\b(?![-:/]|\.\d|\s*(?:%|[a-z]))", re.I)  # not a date, time or size
 _ENV_NAME = r"([A-Z][A-Z0-9_]*[A-Z0-9])"
 _NOT_ENV = frozenset({"CPU", "TCP", "UDP", "SCTP", "HTTP", "HTTPS", "API", "YAML", "JSON", "DNS", "TLS", "SSL",
                       "RAM", "GPU", "ID", "URL", "IP", "PVC", "HPA", "PDB", "RBAC", "RWO", "RWX", "ROX", "TTL",
                       "UTC", "AM", "PM", "OK", "ALL", "NET_ADMIN", "NET_BIND_SERVICE", "SYS_ADMIN"})
 _ENV = (
     re.compile(rf"(?<![\w-]){_ENV_NAME}=([^\s;`\"']+|\"[^\"]*\"|'[^']*')"),
-    re.compile(rf"\b(?:sets?|setting|env(?:ironment)?(?:\s+var(?:iable)?)?|var(?:iable)?)\s+[`\"']?{_ENV_NAME}[`\"']?"
+    re.compile(rf"\b(?i:sets?|setting|env(?:ironment)?(?:\s+var(?:iable)?)?|var(?:iable)?)\s+[`\"']?{_ENV_NAME}[`\"']?"
                rf"\s+(?:to|=|as)\s+[`\"']?([^\s;`\"']+)"),
 )
 _QTY = r"(\d+(?:\.\d+)?)\s*"
@@ -172,11 +172,9 @@ _CRON = re.compile(r"[`\"']((?:\S+\s+){4}\S+)[`\"']"
                    r"|(?<![\w/*])((?:[\d*][\d*/,-]*\s+){4}[\d*][\d*/,A-Za-z-]*)(?![\w/*])")
 _DAYS = {d: i for i, d in enumerate(["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"])}
 _TIME = r"(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?"
-_SCHEDULES = (
+_SCHEDULES = (  # "hourly" and "every 2 hours" leave the minute open: no requirement
     (re.compile(r"\bevery\s+(\d{1,2})\s+minutes?\b", re.I), lambda m: f"*/{m[1]} * * * *"),
     (re.compile(r"\bevery\s+minute\b", re.I), lambda m: "* * * * *"),
-    (re.compile(r"\bevery\s+(\d{1,2})\s+hours?\b", re.I), lambda m: f"0 */{m[1]} * * *"),
-    (re.compile(r"\b(?:every\s+hour|hourly)\b(?!\s+at)", re.I), lambda m: "0 * * * *"),
     (re.compile(rf"\b(?:every\s+day|daily|nightly|each\s+day|every\s+night)\s*,?\s*at\s+{_TIME}", re.I),
      lambda m: _at(m, 1, "* * *")),
     (re.compile(rf"\bevery\s+({'|'.join(_DAYS)})\s+at\s+{_TIME}", re.I),
