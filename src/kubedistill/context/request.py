@@ -146,8 +146,9 @@ _ENV = (
                rf"\s+(?:to|=|as)\s+[`\"']?([^\s;`\"']+)"),
 )
 _QTY = r"(\d+(?:\.\d+)?)\s*"
-_MEMORY = re.compile(rf"{_QTY}(Ki|Mi|Gi|Ti|KiB|MiB|GiB|TiB)\b(?:\s+of)?\s+(?:memory|ram)\b"
-                     rf"|\b(?:memory|ram)\s+(?:request|limit)?s?\s*(?:of|:|=|to|at)?\s*{_QTY}(Ki|Mi|Gi|Ti|KiB|MiB|GiB|TiB)\b",
+_BYTES = r"(Ki|Mi|Gi|Ti|KiB|MiB|GiB|TiB)"  # binary units only: "512MB" may mean 512M or 512Mi
+_MEMORY = re.compile(rf"{_QTY}{_BYTES}\b(?:\s+of)?\s+(?:memory|ram)\b"
+                     rf"|\b(?:memory|ram)\s+(?:request|limit)?s?\s*(?:of|:|=|to|at)?\s*{_QTY}{_BYTES}\b",
                      re.I)
 _CPU = re.compile(rf"{_QTY}(m|millicores?|millicpus?|milli-?cores?|cores?|vcpus?|cpus?)?(?:\s+of)?"
                   rf"\s+(?:cpu|cores?|vcpus?)\b"
@@ -157,11 +158,11 @@ _REQUEST_CUE = re.compile(r"\brequest(?:s|ing|ed)?\b|\breserv(?:e|es|ing)\b|\bgu
 _LIMIT_CUE = re.compile(r"\blimit(?:s|ed|ing)?\b|\bcapped\b|\bcap(?:s)?\b|\bat\s+most\b|\bno\s+more\s+than\b"
                         r"|\bmax(?:imum)?\b",
                         re.I)
-_STORAGE = re.compile(rf"{_QTY}(Ki|Mi|Gi|Ti|KiB|MiB|GiB|TiB)\b(?:\s+of)?\s+(?:persistent\s+)?"
+_STORAGE = re.compile(rf"{_QTY}{_BYTES}\b(?:\s+of)?\s+(?:persistent\s+)?"
                       rf"(?:storage|disk|volume|space)\b"
-                      rf"|\b(?:storage|disk|volume)\s+(?:size\s+|request\s+)?(?:of|:|=)?\s*{_QTY}(Ki|Mi|Gi|Ti|KiB|MiB|GiB|TiB)\b",
+                      rf"|\b(?:storage|disk|volume)\s+(?:size\s+|request\s+)?(?:of|:|=)?\s*{_QTY}{_BYTES}\b",
                       re.I)
-_SIZE = re.compile(rf"\b(?:of|with|requesting|sized?|size\s+of)\s+{_QTY}(Ki|Mi|Gi|Ti|KiB|MiB|GiB|TiB)\b"
+_SIZE = re.compile(rf"\b(?:of|with|requesting|sized?|size\s+of)\s+{_QTY}{_BYTES}\b"
                    rf"(?!\s+(?:of\s+)?(?:memory|ram))()()", re.I)
 """A claim's size may stand alone ("a PVC named data of 10Gi"); groups 3 and 4 keep _STORAGE's numbering."""
 _ACCESS_MODES = {"readwriteonce": "ReadWriteOnce", "readonlymany": "ReadOnlyMany", "readwritemany": "ReadWriteMany",
