@@ -34,6 +34,8 @@ def objects(text: str) -> list[dict]:
        "requests": {"cpu": "250m"}, "limits": {"memory": "512Mi"}}]),
     ("A Service named web on port 80 forwarding to port 8080, type NodePort",
      [{"kind": "Service", "name": "web", "ports": [80], "target_ports": [8080], "service_type": "NodePort"}]),
+    ("A service of type LoadBalancer for the deployment frontend, port 80 -> 3000",
+     [{"kind": "Service", "ports": [80], "target_ports": [3000], "service_type": "LoadBalancer"}]),
     ("Write a PVC named data of 10Gi, ReadWriteMany, on the fast-rwo storage class",
      [{"kind": "PersistentVolumeClaim", "name": "data", "storage": "10Gi", "access_modes": ["ReadWriteMany"]}]),
     ("an ingress for shop.example.com routing /api to the backend",

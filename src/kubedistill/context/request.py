@@ -409,7 +409,8 @@ def _service(obj: ObjectSpec, part: str) -> None:
     rest = part
     for m in [*targets, *_NODE_PORT.finditer(part)]:  # their numbers are not Service ports
         rest = rest.replace(m.group(0), " " * len(m.group(0)))
-    for port in _ports(rest):
+    mapped = [int(m[1]) for m in re.finditer(r"\bport\s+(\d{2,5})\s*(?:->|→|to)\s*\d", part, re.I)]
+    for port in [*mapped, *_ports(rest)]:  # "port 80 -> 3000": 80 is the Service's
         if port not in obj.ports:
             obj.ports.append(port)
 
