@@ -165,6 +165,29 @@ def test_a_run_reports_pass_at_1_before_and_after_repair(tmp_path):
     assert (tmp_path / "run" / "plots" / "failures_by_level.png").stat().st_size > 1000
 
 
+def test_a_repair_held_to_the_request_is_scored_by_the_task_spec(tmp_path):
+    # the task's spec asks for LOG_LEVEL=debug in the data; the request reader does not read ConfigMap data
+    spec = TaskSpec("configmap", [ObjectSpec(kind="ConfigMap", name="app-config", fields={"/data/LOG_LEVEL": "debug"})])
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(json.dumps({"id": "t0", "family": "configmap", "spec": spec.to_dict(),
+                                 "instruction": "Create a ConfigMap named app-config with LOG_LEVEL set to debug."}))
+    info = GOOD.replace("debug", "info")
+    runs = {}
+    for mode, answers in [("task", [info, GOOD]), ("request", [info, GOOD]), ("request-name", [WRONG_NAME, GOOD])]:
+        config = EvalConfig(split=str(tasks), repair=1, repair_spec=mode.split("-")[0],
+                            cache_dir=str(tmp_path / f"cache-{mode}"))
+        runs[mode] = evaluate(config, tmp_path / mode, backend=Scripted(answers))
+    record = lambda mode: json.loads((tmp_path / mode / "results.jsonl").read_text())  # noqa: E731
+    # held to the task's spec, the wrong level is repaired; held to the request, nothing the loop can read is
+    # missed, so the first answer is handed out, and it fails the task's spec
+    assert runs["task"]["after_repair"]["passed"] == 1 and runs["request"]["after_repair"]["passed"] == 0
+    assert len(record("request")["attempts"]) == 1 and record("request")["failed_level"] == "L4"
+    # what the request does state (the name) is repaired, and the repaired answer is scored by the task's spec
+    assert runs["request-name"]["after_repair"]["passed"] == 1 and record("request-name")["best_attempt"] == 1
+    assert not record("request-name")["first"]["passed"]
+    assert "repair_spec must be one of" in EvalConfig(repair_spec="gold").problems()[0]
+
+
 class ScriptedBatch(Scripted):
     """Scripted, with a batch call as the transformers backend has; records the size of every batch."""
 

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from kubedistill.context.request import read_request
+from kubedistill.context.spec import TaskSpec
 from kubedistill.errors import UserError
 from kubedistill.evaluation import cloudeval
 from kubedistill.evaluation.metrics import summarize
@@ -29,11 +31,14 @@ from kubedistill.inference.repair import (
     repair_messages,
     solve,
 )
+from kubedistill.inference.verdict import judge
 from kubedistill.progress import Progress
 from kubedistill.prompts import chat, prompt_hash, prompt_problem, prompt_stamp
 from kubedistill.sources.cache import AnswerCache
 from kubedistill.sources.store import changed_settings, read_json_object, write_json_atomic
 from kubedistill.verify import Verifier, VerifyConfig
+
+REPAIR_SPECS = ("task", "request")
 
 
 @dataclass
@@ -50,6 +55,10 @@ class EvalConfig:
     repair_style: str = DEFAULT_REPAIR_STYLE
     """restate (the request again with the findings added) | chat (the failed answer, then the findings, as a
     conversation: the reference's form); see ``inference/repair.py``."""
+    repair_spec: str = "task"
+    """What the repair loop holds answers to: ``task`` (the spec the task was written from) or ``request`` (the
+    requirements ``generate`` and ``serve`` read from the instruction's text, as a user's request gets). Cases are
+    scored against the task's spec either way, so ``request`` measures the repair a user really gets."""
     backend: str = "transformers"
     dtype: str = "auto"
     """transformers backend: auto (float32 on a CPU, bfloat16 on a GPU) | float32 | bfloat16."""
@@ -86,6 +95,8 @@ class EvalConfig:
             found.append(f"unknown benchmark {self.benchmark!r}; the one supported is cloudeval")
         if self.benchmark and not self.data:
             found.append("--benchmark needs --data DIR (your local copy of the benchmark)")
+        if self.repair_spec not in REPAIR_SPECS:
+            found.append(f"repair_spec must be one of {', '.join(REPAIR_SPECS)}")
         if self.repair_style not in REPAIR_STYLES:
             found.append(f"repair_style must be one of {', '.join(REPAIR_STYLES)}")
         if self.repair < 0 or self.limit < 0:
@@ -159,8 +170,11 @@ def _adapter_stamp(adapter: str) -> str:
     return str(Path(adapter).resolve())
 
 
-def case_record(task: Task, outcome: Outcome, prompt: str) -> dict:
-    first, final = outcome.first, outcome.best
+def case_record(task: Task, outcome: Outcome, prompt: str, handed: int | None = None) -> dict:
+    """``handed``: the attempt the loop handed out, when it chose by another spec than the one ``outcome`` was
+    judged by (``repair_spec: request``); by default the best attempt."""
+    first = outcome.first
+    final = outcome.best if handed is None else outcome.attempts[handed]
     return {
         "id": task.id, "family": task.family, "source": task.source, "prompt": prompt,
         "instruction": task.instruction, "spec": task.spec.to_dict() if task.spec else None,
@@ -171,10 +185,16 @@ def case_record(task: Task, outcome: Outcome, prompt: str) -> dict:
     }
 
 
+def loop_spec(task: Task, config: EvalConfig) -> TaskSpec | None:
+    """The spec the repair loop holds a task's answers to (see ``EvalConfig.repair_spec``)."""
+    return read_request(task.instruction) if config.repair_spec == "request" else task.spec
+
+
 def _prefill_rounds(generator: CachedGenerator, verifier: Verifier, config: EvalConfig, part: list[Task]) -> None:
     """Generate a slice's answers as batches, one per round: the conversations are the ones ``solve`` will ask
     for (same messages, same cache keys), each repair built from the cached answer of the round before."""
     asks = {t.id: chat(config.prompt, t.instruction) for t in part}
+    specs = {t.id: loop_spec(t, config) for t in part}
     conversations = dict(asks)
     for round_ in range(config.repair + 1):
         generator.prefill(list(conversations.values()))
@@ -183,7 +203,7 @@ def _prefill_rounds(generator: CachedGenerator, verifier: Verifier, config: Eval
         failing = {}
         for task in part:
             if task.id in conversations:
-                attempt = attempt_of(generator(conversations[task.id]), verifier, task.spec)
+                attempt = attempt_of(generator(conversations[task.id]), verifier, specs[task.id])
                 if not attempt.verdict.passed:
                     failing[task.id] = repair_messages(asks[task.id], attempt, config.repair_style)
         conversations = failing
@@ -235,12 +255,18 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
 
     def one(task: Task) -> dict:
         generator = generators.get()
+        spec = loop_spec(task, config)
         try:
-            outcome = solve(generator.backend, verifier, chat(config.prompt, task.instruction), task.spec,
+            outcome = solve(generator.backend, verifier, chat(config.prompt, task.instruction), spec,
                             config.repair, generate=generator, repair_style=config.repair_style)
         finally:
             generators.put(generator)
-        record = case_record(task, outcome, config.prompt)
+        handed = None
+        if spec is not task.spec:  # the loop chose by what it could read; the case is scored by the task's spec
+            handed = outcome.attempts.index(outcome.best)
+            outcome = Outcome([replace(a, verdict=judge(a.text, verifier, task.spec, a.truncated))
+                               for a in outcome.attempts])
+        record = case_record(task, outcome, config.prompt, handed)
         if config.benchmark == "cloudeval":
             record["benchmark"] = cloudeval.score(outcome.first.verdict.manifest, task.reference)
         return record
@@ -281,7 +307,7 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
 
 
 RESULT_FIELDS = ("model", "split", "corpus", "benchmark", "data", "prompt", "max_new_tokens", "temperature", "repair",
-                 "repair_style",
+                 "repair_style", "repair_spec",
                  "backend", "policy", "context", "k8s_version", "seed", "batch_size", "dtype")
 SETTINGS_BEFORE_THEY_EXISTED = {"repair_style": "chat"}
 """What a folder written before a setting existed ran with, where that is not today's default: repair rounds
