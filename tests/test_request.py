@@ -94,6 +94,17 @@ def test_what_is_left_alone():
                                        "Service on port 80.")] == ["Deployment", "Service"]
 
 
+def test_long_and_hostile_requests_are_read_in_bounded_work():
+    from kubedistill.context.request import MAX_CHARS, MAX_OBJECTS
+
+    # a run of 65,000 digits took 264 s when a quantity could start at any digit; now one pass
+    assert objects("a Deployment with " + "1" * 65_000 + " of CPU") == [{"kind": "Deployment"}]
+    assert len(read_request("a Deployment " * 5_000).objects) == MAX_OBJECTS
+    # past the first MAX_CHARS characters nothing more is held
+    tail = " " * MAX_CHARS + "with 3 replicas"
+    assert objects("a Deployment named web" + tail) == [{"kind": "Deployment", "name": "web"}]
+
+
 REQUEST = ("A Deployment named web in namespace shop with 2 replicas running nginxinc/nginx-unprivileged:1.27 on "
            "port 8080, limited to 256Mi of memory, and a ClusterIP Service named web on port 80 targeting port 8080.")
 ANSWER = """\

@@ -145,7 +145,7 @@ _ENV = (
     re.compile(rf"\b(?i:sets?|setting|env(?:ironment)?(?:\s+var(?:iable)?)?|var(?:iable)?)\s+[`\"']?{_ENV_NAME}[`\"']?"
                rf"\s+(?:to|=|as)\s+[`\"']?([^\s;`\"']+)"),
 )
-_QTY = r"(\d+(?:\.\d+)?)\s*"
+_QTY = r"(?<![\d.])(\d{1,9}(?:\.\d{1,9})?)\s*"  # a bounded number starting a number: no quadratic backtracking
 _BYTES = r"(Ki|Mi|Gi|Ti|KiB|MiB|GiB|TiB)"  # binary units only: "512MB" may mean 512M or 512Mi
 _MEMORY = re.compile(rf"{_QTY}{_BYTES}\b(?:\s+of)?\s+(?:memory|ram)\b"
                      rf"|\b(?:memory|ram)\s+(?:request|limit)?s?\s*(?:of|:|=|to|at)?\s*{_QTY}{_BYTES}\b",
@@ -232,8 +232,15 @@ class _Mention:
     """Written in lower case: for "deployment" possibly the everyday word."""
 
 
+MAX_CHARS = 16_000
+"""Only the first this many characters of a request are read (a request is a sentence or a short list, and the
+patterns' cost grows with the text): requirements beyond them are not held, which is the safe side."""
+MAX_OBJECTS = 64
+
+
 def read_request(text: str) -> TaskSpec | None:
     """The requirements ``text`` states outright, as a task spec; None when it names no object."""
+    text = text[:MAX_CHARS]
     mentions = _mentions(text)
     objects: list[ObjectSpec] = []
     owners: list[ObjectSpec | None] = []  # the object each mention's part of the text describes
@@ -253,6 +260,9 @@ def read_request(text: str) -> TaskSpec | None:
             continue
         if mention.back and current is not None:
             owners.append(current)  # "on the fast-rwo storage class": one that exists already, not one to write
+            continue
+        if len(objects) == MAX_OBJECTS:
+            owners.append(None)  # no request names this many objects one by one: the rest are not held
             continue
         objects.append(ObjectSpec(kind=mention.kind, name=mention.name))
         owners.append(objects[-1])
