@@ -423,6 +423,9 @@ def _service(obj: ObjectSpec, part: str) -> None:
     for port in [*mapped, *_ports(rest)]:  # "port 80 -> 3000": 80 is the Service's
         if port not in obj.ports:
             obj.ports.append(port)
+    node_ports = {int(m[1]) for m in _NODE_PORT.finditer(part)}
+    if len(node_ports) == 1 and len(obj.ports) <= 1:  # with one port, which one the node port belongs to is clear
+        obj.fields.setdefault("/spec/ports/0/nodePort", node_ports.pop())
 
 
 def _ports(part: str) -> list[int]:
