@@ -353,6 +353,7 @@ def parse_stream(text: str) -> Iterator[ParsedDoc]:
             return
     loader = _FastLoader(text)
     may_alias = "&" in text and _may_alias(text)
+    has_template = "{{" in text  # once: a stream of many faulty documents must not rescan the text for each
     index = 0
     try:
         while True:
@@ -365,7 +366,7 @@ def parse_stream(text: str) -> Iterator[ParsedDoc]:
                 yield ParsedDoc(index, issues=_templated([_yaml_error_issue(exc, lines)], lines))
                 return
             doc = _construct(index, node, may_alias)
-            if doc.issues and "{{" in text:
+            if doc.issues and has_template:
                 lines = lines if lines is not None else text.splitlines()
                 doc.issues = _templated(doc.issues, lines)
             yield doc
