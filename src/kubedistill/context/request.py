@@ -212,6 +212,7 @@ REFERABLE: dict[str, frozenset[str]] = {
 """What an object of each kind can name, as L4 finds references (``verify/facts.py``)."""
 _QUALIFIERS = frozenset({"headless", "clusterip", "nodeport", "loadbalancer", "new", "existing", "same", "main",
                          "following", "whole", "entire", "default", "above", "below", "other", "first", "second"})
+_NOT_PRENAMES = _STOP | _QUALIFIERS
 _QUALIFIER = re.compile(r"(?:\b(?:headless|node\s?port|load\s?balancer|cluster\s?ip)\s+)+$", re.I)
 
 
@@ -305,7 +306,7 @@ def _mentions(text: str) -> list[_Mention]:
             continue  # a plural names no single object; "called clusterrolebinding" is a name, not a kind
         kind = match.lastgroup or ""
         before = text[max(0, match.start() - 40): match.start()]
-        if _NEGATED.search(before) or not _kind_word(kind, match.group(0), before):
+        if not _kind_word(kind, match.group(0), before):
             continue
         qualifiers = _QUALIFIER.search(before) if kind == "Service" else None
         start = match.start() - (len(before) - qualifiers.start()) if qualifiers else match.start()
@@ -315,7 +316,7 @@ def _mentions(text: str) -> list[_Mention]:
         # "running as the config-backup service account": a name before the kind, after a definite article
         prenamed = re.search(rf"\b(?:the|my|our|your|their)\s+[`\"']?({_NAME})[`\"']?\s+$", before)
         cue_zone = before[: prenamed.start(1)] if prenamed else before
-        if prenamed and (prenamed[1].lower() in _STOP | _QUALIFIERS or not (
+        if prenamed and (prenamed[1].lower() in _NOT_PRENAMES or not (
                 _REF_CUE.search(cue_zone) or "-" in prenamed[1] or any(c.isdigit() for c in prenamed[1]))):
             prenamed, cue_zone = None, before  # "the web service" may be the everyday phrase
         mention = _Mention(kind, start, match.end(), cued=bool(_REF_CUE.search(cue_zone)),

@@ -133,13 +133,18 @@ def parse_chat_request(body: Any, settings: ServerSettings) -> tuple[list[dict[s
     return messages_out, min(limit, settings.max_new_tokens), float(temperature), stream
 
 
+def _requirements(spec: TaskSpec | None) -> list[dict]:
+    """The requirements read from a request, as the response shows them."""
+    return [o.to_dict() for o in spec.objects] if spec else []
+
+
 def verdict_metadata(outcome: Outcome, spec: TaskSpec | None = None) -> dict:
     verdict = outcome.best.verdict
     return {"verdict": {"passed": verdict.passed, "failed_level": verdict.failed_level, "rules": verdict.rules,
                         "findings": [f for f in verdict.findings if f.get("severity") == "error"][:20]},
             "attempts": len(outcome.attempts), "repaired": len(outcome.attempts) > 1 and verdict.passed,
             "first_attempt_passed": outcome.first.verdict.passed,
-            "requirements": [o.to_dict() for o in spec.objects] if spec else []}
+            "requirements": _requirements(spec)}
 
 
 def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -> Any:
@@ -279,6 +284,6 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
         results = await asyncio.to_thread(verifier.verify_text, manifest, "request.yaml", spec)
         documents = [r.to_dict() for r in results]
         return {"passed": all(r.passed for r in results) and any(r.status == "valid" for r in results),
-                "documents": documents, "requirements": [o.to_dict() for o in spec.objects] if spec else []}
+                "documents": documents, "requirements": _requirements(spec)}
 
     return app

@@ -363,7 +363,8 @@ def parse_stream(text: str) -> Iterator[ParsedDoc]:
                 node = loader.get_node()
             except yaml.YAMLError as exc:
                 lines = lines if lines is not None else text.splitlines()
-                yield ParsedDoc(index, issues=_templated([_yaml_error_issue(exc, lines)], lines))
+                issues = [_yaml_error_issue(exc, lines)]
+                yield ParsedDoc(index, issues=_templated(issues, lines) if has_template else issues)
                 return
             doc = _construct(index, node, may_alias)
             if doc.issues and has_template:
