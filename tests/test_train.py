@@ -315,6 +315,77 @@ def test_init_adapter_with_other_lora_settings_or_no_adapter_is_a_clear_error(ti
             progress=False)
 
 
+def _poison(monkeypatch, bad_calls):
+    """A unit-test seam: the loss of the micro-batches numbered in ``bad_calls`` (from 1) becomes NaN, as a
+    diverging step's does; its gradient is then NaN too."""
+    from kubedistill.train import lora
+
+    calls = {"n": 0}
+    original = lora.answer_loss
+
+    def answer_loss(model, batch, prefix=None):
+        calls["n"] += 1
+        loss = original(model, batch, prefix)
+        return loss * float("nan") if bad_calls(calls["n"]) else loss
+
+    monkeypatch.setattr(lora, "answer_loss", answer_loss)
+
+
+def test_a_step_with_a_nan_gradient_is_skipped_not_taken(tiny_model, corpus, tmp_path, monkeypatch, capsys):
+    _poison(monkeypatch, lambda n: n in (4, 5, 6))  # the three micro-batches of step 2 (grad_accum 3)
+    fit(_config(tiny_model, max_steps=2, save_every=1), corpus, tmp_path / "run", progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[0]["grad_norm"] > 0 and "skipped" not in rows[0]
+    assert rows[1]["skipped"] is True and rows[1]["grad_norm"] is None
+    assert "step 2: the gradient is NaN or infinite" in capsys.readouterr().err
+    after_one = torch.load(tmp_path / "run" / "checkpoints" / "step-0000001" / "state.pt", weights_only=False)
+    final = safetensors.load_file(str(tmp_path / "run" / "adapter" / "adapter_model.safetensors"))
+    assert all(bool(torch.isfinite(t).all()) for t in final.values())
+    # the skipped step left the weights of step 1 as they were
+    assert final.keys() == after_one["adapter"].keys()
+    assert all(torch.equal(final[k], after_one["adapter"][k]) for k in final)
+
+
+def test_a_run_of_nan_gradients_stops_training_without_an_adapter(tiny_model, corpus, tmp_path, monkeypatch):
+    from kubedistill.train import lora
+
+    monkeypatch.setattr(lora, "MAX_NON_FINITE_STEPS", 3)
+    _poison(monkeypatch, lambda n: n > 6)  # steps 1-2 are fine, every later one is NaN
+    with pytest.raises(UserError, match=r"diverged: .* 3 optimizer steps in a row \(steps 3-5\)") as caught:
+        fit(_config(tiny_model, max_steps=20, save_every=2), corpus, tmp_path / "run", progress=False)
+    assert "step-0000004" in caught.value.hint
+    assert not (tmp_path / "run" / "adapter").exists()
+
+
+def test_training_on_a_gpu_turns_off_the_cudnn_attention_kernel_and_leaves_a_cpu_alone(monkeypatch):
+    from kubedistill.train.lora import attention_kernels
+
+    calls = []
+    monkeypatch.setattr(torch.backends.cuda, "enable_cudnn_sdp", calls.append)
+    attention_kernels("cpu")
+    attention_kernels(torch.device("cpu"))
+    assert calls == []
+    attention_kernels("cuda")
+    attention_kernels(torch.device("cuda", 0))
+    assert calls == [False, False]
+
+
+def test_an_adapter_holding_nan_is_refused_where_it_is_loaded(tiny_model, corpus, tmp_path):
+    from kubedistill.inference.backend import ModelRef, TransformersBackend
+
+    fit(_config(tiny_model, max_steps=1), corpus, tmp_path / "stage1", progress=False)
+    path = tmp_path / "stage1" / "adapter" / "adapter_model.safetensors"
+    tensors = safetensors.load_file(str(path))
+    name = sorted(tensors)[0]
+    tensors[name][0, 0] = float("nan")
+    safetensors.save_file(tensors, str(path))
+    with pytest.raises(UserError, match=f"1 tensors hold NaN or infinity, e.g. {name}"):
+        fit(_config(tiny_model, max_steps=1, init_adapter=str(tmp_path / "stage1")), corpus, tmp_path / "s2",
+            progress=False)
+    with pytest.raises(UserError, match="hold NaN or infinity"):
+        TransformersBackend(ModelRef(model=str(tiny_model), adapter=str(tmp_path / "stage1")))
+
+
 SPEC_PAIR = {"instruction": "Create a ConfigMap named app-config with LOG_LEVEL=debug.",
              "manifest": PAIRS[0]["manifest"],
              "spec": {"objects": [{"kind": "ConfigMap", "name": "app-config", "fields": {"/data/LOG_LEVEL": "debug"}}]}}

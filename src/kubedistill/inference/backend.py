@@ -85,6 +85,28 @@ def adapter_dir(path: str) -> Path:
     return root / "adapter" if (root / "adapter" / "adapter_config.json").exists() else root
 
 
+def check_adapter_finite(path: str | Path) -> Path:
+    """The adapter folder of ``path``, refused when any of its tensors holds NaN or infinity.
+
+    A run that diverged leaves such an adapter (every LoRA weight NaN after one non-finite update); loaded, it
+    turns every answer into garbage with no error anywhere, and a second training stage started from it trains
+    NaN too (both seen on a GPU run here before ``fit`` learned to skip non-finite steps)."""
+    import torch
+    from safetensors.torch import load_file
+
+    folder = adapter_dir(str(path))
+    weights = folder / "adapter_model.safetensors"
+    if not weights.is_file():
+        return folder  # a format this check does not read (peft's .bin): peft itself reports what is missing
+    bad = [name for name, tensor in load_file(str(weights)).items()
+           if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+    if bad:
+        raise UserError(f"adapter {folder}: {len(bad)} tensors hold NaN or infinity, e.g. {sorted(bad)[0]}",
+                        "the training run that wrote it diverged; train it again (kubedistill train skips "
+                        "non-finite steps and stops when they repeat)")
+    return folder
+
+
 def model_dir(ref: ModelRef) -> str:
     """A local directory (or hub id) with config, weights and tokenizer for ``ref.model``."""
     from kubedistill.models.registry import MODELS
@@ -152,7 +174,7 @@ class TransformersBackend:
         if ref.adapter:
             from peft import PeftModel
 
-            model = PeftModel.from_pretrained(model, str(adapter_dir(ref.adapter)))
+            model = PeftModel.from_pretrained(model, str(check_adapter_finite(ref.adapter)))
         self.model = model.to(self.device).eval()
         self.lock = threading.Lock()  # one generate at a time: torch already uses every core
 
@@ -264,7 +286,7 @@ class LlamaCppBackend:
         if ref.adapter:
             from kubedistill.train.gguf_lora import ensure_gguf_adapter
 
-            lora = str(ensure_gguf_adapter(adapter_dir(ref.adapter), AutoConfig.from_pretrained(hf_dir)))
+            lora = str(ensure_gguf_adapter(check_adapter_finite(ref.adapter), AutoConfig.from_pretrained(hf_dir)))
         with _quiet_native_stderr():  # llama.cpp logs LoRA buffer choices to fd 2 even with verbose=False
             self.llm = Llama(model_path=str(gguf), lora_path=lora or None, n_ctx=4096, n_threads=_threads(ref),
                              n_batch=512, verbose=False, seed=0)

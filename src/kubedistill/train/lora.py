@@ -32,6 +32,10 @@ from kubedistill.train.data import IGNORE, collate, encode, length_grouped_order
 from kubedistill.train.step import Prefix, answer_loss, shared_prefix
 
 PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+MAX_NON_FINITE_STEPS = 10
+"""Optimizer steps in a row whose gradient is NaN or infinite before training stops. One such step is skipped
+(the update is dropped, the schedule moves on), as mixed-precision loss scalers do: taken, it would make every
+LoRA weight NaN at once and the rest of the run would train nothing. Many in a row mean the run has diverged."""
 
 
 @dataclass
@@ -176,6 +180,7 @@ def setup(config: TrainConfig, corpus: Path, device: Any = None
         dtype = getattr(torch, config.dtype)
     path = resolve_model(config.model, config.cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(path)
+    attention_kernels(device)
     base = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
     if config.gradient_checkpointing:
         base.gradient_checkpointing_enable()
@@ -196,19 +201,34 @@ def setup(config: TrainConfig, corpus: Path, device: Any = None
     return model, tokenizer, train, validation, dropped
 
 
+def attention_kernels(device: Any) -> None:
+    """On a GPU, train without cuDNN's attention kernel.
+
+    Since torch 2.11 on H100/H200, its backward returns NaN in the query gradient when an attention mask is given
+    and the sequence length is 64 more than a multiple of 128 (pytorch/pytorch#196678). A padded batch of two
+    pairs passes a mask, and our first GPU run (batch 2, Qwen2.5-Coder-0.5B, torch 2.11.0+cu130) turned every
+    LoRA weight into NaN at its first such batch, step 180 (446 and 448 tokens): the loss was finite, the
+    gradient was not. The memory-efficient and flash kernels, which torch picks next, are unaffected."""
+    import torch
+
+    if str(device).startswith("cuda"):
+        torch.backends.cuda.enable_cudnn_sdp(False)
+
+
 def load_adapter(model: Any, config: TrainConfig) -> Path:
     """Copy the weights of ``config.init_adapter`` into the fresh LoRA of ``model``; every LoRA tensor must be
     found, so a partial load can never pass for continued training."""
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    from kubedistill.inference.backend import adapter_dir
+    from kubedistill.inference.backend import adapter_dir, check_adapter_finite
 
     folder = adapter_dir(config.init_adapter)
     if not (folder / "adapter_config.json").is_file() or not (folder / "adapter_model.safetensors").is_file():
         raise UserError(f"init_adapter: no adapter at {config.init_adapter}",
                         "give the adapter/ folder that kubedistill train wrote (adapter_config.json and "
                         "adapter_model.safetensors)")
+    check_adapter_finite(folder)
     saved = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
     wanted = {"r": config.lora.r, "lora_alpha": config.lora.alpha,
               "target_modules": sorted(config.lora.target_modules)}
@@ -336,6 +356,7 @@ def fit(config: TrainConfig, corpus: str | Path, out: str | Path, resume: bool =
     prefix_ids = shared_prefix(train) if shared else []
     model.train()
     last: dict = {}
+    non_finite: list[int] = []  # the steps of the current run of non-finite gradients
     while step < steps:
         start, loss_sum, tokens = time.monotonic(), 0.0, 0
         prefix = Prefix(model, prefix_ids, procs.device) if prefix_ids else None
@@ -348,15 +369,24 @@ def fit(config: TrainConfig, corpus: str | Path, out: str | Path, resume: bool =
             tokens += int(batch["attention_mask"].sum())
         if prefix is not None:
             prefix.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
+        norm = float(torch.nn.utils.clip_grad_norm_(params, 1.0))  # equal in every process: gradients are synced
+        finite = math.isfinite(norm)
+        if finite:
+            optimizer.step()
+            non_finite.clear()
+        else:
+            non_finite.append(step + 1)
+            _skip_or_stop(non_finite, loss_sum / config.grad_accum, out, say=procs.main)
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
         seconds = time.monotonic() - start
         tokens = procs.total(tokens)
         last = {"step": step, "loss": round(procs.mean(loss_sum / config.grad_accum), 5),
-                "lr": scheduler.get_last_lr()[0], "tokens": tokens, "tokens_per_second": round(tokens / seconds, 1)}
+                "grad_norm": round(norm, 4) if finite else None, "lr": scheduler.get_last_lr()[0], "tokens": tokens,
+                "tokens_per_second": round(tokens / seconds, 1)}
+        if not finite:
+            last["skipped"] = True
         if step % config.eval_every == 0 or step == steps:
             last["val_loss"] = round(evaluate(model, validation, pad_id, procs.device), 5)
         if procs.main:
@@ -409,6 +439,20 @@ def _check_identity(identity: dict, out: Path) -> None:
                         "resume with the settings it started with, or train into a new --out")
 
 
+def _skip_or_stop(steps: list[int], loss: float, out: Path, say: bool = True) -> None:
+    """Say that step ``steps[-1]`` is skipped, or stop the run when ``MAX_NON_FINITE_STEPS`` came in a row."""
+    if len(steps) >= MAX_NON_FINITE_STEPS:
+        kept = sorted((out / "checkpoints").glob("step-???????"))
+        raise UserError(
+            f"training diverged: the gradient was NaN or infinite at {len(steps)} optimizer steps in a row "
+            f"(steps {steps[0]}-{steps[-1]}); no adapter was saved",
+            ("the last checkpoint, " + kept[-1].name + ", holds the weights before them; " if kept else "")
+            + "lower lr, or train with dtype float32")
+    if say:
+        print(f"kubedistill train: step {steps[-1]}: the gradient is NaN or infinite (loss {loss:.5g}); the update is "
+              f"skipped ({len(steps)} in a row, training stops at {MAX_NON_FINITE_STEPS})", file=sys.stderr)
+
+
 def _checkpoint(model: Any, optimizer: Any, scheduler: Any, step: int, out: Path) -> None:
     """Adapter, optimizer, scheduler and RNG states, written to a temp folder and renamed (atomic)."""
     import torch
@@ -435,7 +479,9 @@ def _restore(model: Any, optimizer: Any, scheduler: Any, out: Path) -> int:
     found = sorted((out / "checkpoints").glob("step-???????"))
     if not found:
         raise UserError(f"--resume: no checkpoint under {out / 'checkpoints'}", "start without --resume")
-    state = torch.load(found[-1] / "state.pt", weights_only=False)
+    # on the CPU first: a checkpoint written on a GPU must also resume on a machine without one (the optimizer
+    # moves its state to the parameters' device when loaded)
+    state = torch.load(found[-1] / "state.pt", map_location="cpu", weights_only=False)
     set_peft_model_state_dict(model, state["adapter"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
