@@ -45,12 +45,28 @@ def objects(text: str) -> list[dict]:
      [{"kind": "CronJob", "name": "report", "image": "python:3.12-slim", "schedule": "15 18 * * *",
        "run_as_non_root": True, "read_only_root_fs": True}]),
     ("An HPA for the Deployment checkout-api between 2 and 10 replicas",
-     [{"kind": "HorizontalPodAutoscaler", "refs": {"Deployment": "checkout-api"}}]),
+     [{"kind": "HorizontalPodAutoscaler", "refs": {"Deployment": "checkout-api"},
+       "fields": {"/spec/minReplicas": 2, "/spec/maxReplicas": 10}}]),
+    ("an autoscaler for the api deployment that scales out to 20 pods and never fewer than two pods",
+     [{"kind": "HorizontalPodAutoscaler", "refs": {"Deployment": "api"},
+       "fields": {"/spec/minReplicas": 2, "/spec/maxReplicas": 20}}]),
+    ("hpa for deployment web: minReplicas 3, maxReplicas: 12",
+     [{"kind": "HorizontalPodAutoscaler", "fields": {"/spec/minReplicas": 3, "/spec/maxReplicas": 12}}]),
+    ("a PodDisruptionBudget named web-pdb so that at least 2 pods stay available",
+     [{"kind": "PodDisruptionBudget", "name": "web-pdb", "fields": {"/spec/minAvailable": 2}}]),
+    ("PDB for the checkout pods with maxUnavailable 25 %",
+     [{"kind": "PodDisruptionBudget", "fields": {"/spec/maxUnavailable": "25%"}}]),
+    ("a pdb allowing no more than one pod to be down at once",
+     [{"kind": "PodDisruptionBudget", "fields": {"/spec/maxUnavailable": 1}}]),
+    ('Create a ConfigMap named app-config with LOG_LEVEL=debug and the key "flags" set to "beta,search".',
+     [{"kind": "ConfigMap", "name": "app-config", "fields": {"/data/LOG_LEVEL": "debug",
+                                                             "/data/flags": "beta,search"}}]),
     ("A Deployment named worker that reads its settings from the ConfigMap worker-config and its password from "
      "the Secret worker-db",
      [{"kind": "Deployment", "name": "worker", "refs": {"ConfigMap": "worker-config", "Secret": "worker-db"}}]),
-    ("I want an HPA that scales my web deployment between 2 and 8 pods at 75% CPU",
-     [{"kind": "HorizontalPodAutoscaler", "refs": {"Deployment": "web"}}]),  # "my": one that exists
+    ("I want an HPA that scales my web deployment between 2 and 8 pods at 75% CPU",  # "my": one that exists;
+     [{"kind": "HorizontalPodAutoscaler", "refs": {"Deployment": "web"},  # the CPU target's path is v1's or v2's
+       "fields": {"/spec/minReplicas": 2, "/spec/maxReplicas": 8}}]),
     ("an nginx deployment in the default namespace that requests 100m cpu / 128Mi memory and is limited to "
      "500m cpu / 256Mi memory",
      [{"kind": "Deployment", "namespace": "default", "requests": {"memory": "128Mi", "cpu": "100m"},
@@ -78,7 +94,13 @@ def test_what_is_left_alone():
     assert [o["kind"] for o in objects("a Deployment named web; the Services already exist")] == ["Deployment"]
     # kinds inside names are not mentions
     assert objects("a Namespace called ingress-nginx") == [{"kind": "Namespace", "name": "ingress-nginx"}]
-    assert objects("a ConfigMap named cfg with BACKEND_SERVICE=http://api") == [{"kind": "ConfigMap", "name": "cfg"}]
+    assert objects("a ConfigMap named cfg with BACKEND_SERVICE=http://api") == [
+        {"kind": "ConfigMap", "name": "cfg", "fields": {"/data/BACKEND_SERVICE": "http://api"}}]
+    # a label is not a ConfigMap entry; bounds the wrong way round, or both budgets at once, state no clear value
+    assert objects("a ConfigMap named cfg with label app=web") == [{"kind": "ConfigMap", "name": "cfg",
+                                                                   "labels": {"app": "web"}}]
+    assert objects("an HPA scaling between 10 and 2 replicas") == [{"kind": "HorizontalPodAutoscaler"}]
+    assert objects("a PDB with minAvailable 1 and maxUnavailable 1") == [{"kind": "PodDisruptionBudget"}]
     # "the pods labeled app=web" select other objects; they are not this object's labels
     assert objects("a NetworkPolicy protecting the pods labeled app=web") == [{"kind": "NetworkPolicy"}]
     assert objects("network policy: only allow traffic from pods with label role=frontend to pods with label "

@@ -197,6 +197,26 @@ _NON_ROOT = re.compile(r"\bnon-?root\b|\bnot\s+(?:to\s+)?run\s+as\s+root\b|\brun
                        r"|\bnever\s+(?:runs?\s+)?as\s+root\b",
                        re.I)
 _READ_ONLY = re.compile(r"\bread-?only\s+root\s*(?:file\s?system|fs)\b|\breadOnlyRootFilesystem\b", re.I)
+_N = r"(\d{1,4}|one|two|three|four|five|six|seven|eight|nine|ten)"
+_RANGE = re.compile(rf"\b(?:between\s+{_N}\s+and|from\s+{_N}\s+(?:to|up\s+to)|{_N}\s*(?:-|–|to)\s*)\s*{_N}\s+"
+                    rf"(?:replicas|pods|instances|copies)\b", re.I)
+_MIN_REPLICAS = re.compile(rf"\bmin(?:imum)?\s*replicas?[:=]?\s*(?:of\s+|to\s+)?{_N}\b"
+                           rf"|\b(?:at\s+least|a\s+minimum\s+of|no\s+fewer\s+than|never\s+(?:fewer|less)\s+than|"
+                           rf"(?:scal(?:e|es|ing)\s+)?down\s+to)\s+{_N}\s+(?:replicas|pods|instances)\b", re.I)
+_MAX_REPLICAS = re.compile(rf"\bmax(?:imum)?\s*replicas?[:=]?\s*(?:of\s+|to\s+)?{_N}\b"
+                           rf"|\b(?:at\s+most|a\s+maximum\s+of|no\s+more\s+than|up\s+to|never\s+more\s+than|"
+                           rf"(?:scal(?:e|es|ing)\s+)?(?:out|up)\s+to)\s+{_N}\s+(?:replicas|pods|instances)\b", re.I)
+_BUDGET = r"(\d{1,4}\s*%|\d{1,4}|one|two|three|four|five|six|seven|eight|nine|ten)"
+_MIN_AVAILABLE = re.compile(rf"\bmin(?:imum)?\s*available[:=]?\s*(?:of\s+|to\s+)?{_BUDGET}(?![\w.])"
+                            rf"|\bat\s+least\s+{_BUDGET}\s+(?:of\s+(?:the|its|their)\s+)?(?:pods?|replicas?)\s+"
+                            rf"(?:(?:to\s+be|to\s+stay|to\s+remain|stay|stays|remain|remains|are|is|must\s+be)\s+)?"
+                            rf"(?:available|up|running)\b", re.I)
+_MAX_UNAVAILABLE = re.compile(rf"\bmax(?:imum)?\s*unavailable[:=]?\s*(?:of\s+|to\s+)?{_BUDGET}(?![\w.])"
+                              rf"|\b(?:at\s+most|no\s+more\s+than|only)\s+{_BUDGET}\s+(?:of\s+(?:the|its|their)\s+)?"
+                              rf"(?:pods?|replicas?)\s+(?:(?:to\s+be|can\s+be|may\s+be|is|are|at\s+a\s+time|goes|go)"
+                              rf"\s+)?(?:unavailable|down|disrupted)\b", re.I)
+_DATA_KEY = re.compile(r"\b(?:the\s+)?key\s+[`\"']?([A-Za-z0-9][-._A-Za-z0-9]*)[`\"']?\s+(?:set\s+)?(?:to|=)\s+"
+                       r"(\"[^\"\n]*\"|'[^'\n]*'|`[^`\n]*`|[^\s;,\"'`]+)", re.I)
 _LABEL = re.compile(r"(?:\b(?:with|has|having|carrying)\s+(?:the\s+|a\s+)?labels?|(?<!pods\s)(?<!pod\s)\blabell?ed"
                     r"(?:\s+with)?)\s+[`\"']?([a-z0-9][a-z0-9./-]*)\s*[=:]\s*([\w.-]+)[`\"']?", re.I)
 """The object's own labels ("labelled tier=web"); "the pods labeled app=web" selects other objects."""
@@ -294,6 +314,8 @@ def _kind_word(kind: str, word: str, before: str) -> bool:
         return False  # "in the namespace prod" places an object; it asks for no Namespace
     if kind not in _PLAIN_WORDS or word[0].isupper():
         return True
+    if re.search(r"\b(?:than|least|most|only|just)\s+(?:one|a|an)\s+$", before, re.I):
+        return False  # "no more than one pod down", "at least one service": a count, not an object to write
     previous = before.split()[-1].lower() if before.split() else ""
     return previous in _PLAIN_WORDS[kind]
 
@@ -355,6 +377,12 @@ def _describe(obj: ObjectSpec, part: str) -> None:
         _workload(obj, part)
     elif kind == "Service":
         _service(obj, part)
+    elif kind == "HorizontalPodAutoscaler":
+        _autoscaler(obj, part)
+    elif kind == "PodDisruptionBudget":
+        _budget(obj, part)
+    elif kind == "ConfigMap":
+        _data(obj, part)
     elif kind == "Ingress":
         if m := _HOST.search(part):
             obj.host = m[1].lower()
@@ -391,6 +419,49 @@ def _workload(obj: ObjectSpec, part: str) -> None:
         obj.read_only_root_fs = True
     if obj.kind == "CronJob" and obj.schedule is None:
         obj.schedule = _schedule(part)
+
+
+def _count(value: str) -> int:
+    return int(_NUMBER_WORDS.get(value.lower(), value))
+
+
+def _autoscaler(obj: ObjectSpec, part: str) -> None:
+    """Replica bounds ("between 2 and 10 replicas", "at least 2 pods", "maxReplicas 10"). A CPU target is not
+    read: autoscaling/v1 and v2 keep it at different paths, and both are valid answers."""
+    low = high = None
+    if m := _RANGE.search(part):
+        numbers = [g for g in m.groups() if g]
+        low, high = _count(numbers[0]), _count(numbers[1])
+    if m := _MIN_REPLICAS.search(part):
+        low = _count(next(g for g in m.groups() if g))
+    if m := _MAX_REPLICAS.search(part):
+        high = _count(next(g for g in m.groups() if g))
+    if low is not None and (high is None or low <= high):
+        obj.fields.setdefault("/spec/minReplicas", low)
+    if high is not None and (low is None or low <= high):
+        obj.fields.setdefault("/spec/maxReplicas", high)
+
+
+def _budget(obj: ObjectSpec, part: str) -> None:
+    """minAvailable or maxUnavailable, a count or a percentage; a request stating both states no clear one."""
+    found = {}
+    for pointer, pattern in (("/spec/minAvailable", _MIN_AVAILABLE), ("/spec/maxUnavailable", _MAX_UNAVAILABLE)):
+        if m := pattern.search(part):
+            value = re.sub(r"\s", "", next(g for g in m.groups() if g))
+            found[pointer] = value if value.endswith("%") else _count(value)
+    if len(found) == 1:
+        obj.fields.update(found)
+
+
+def _data(obj: ObjectSpec, part: str) -> None:
+    """ConfigMap entries written as KEY=value (an upper-case key, as for env vars) or "the key k set to v"."""
+    for m in _ENV[0].finditer(part):
+        value = m[2].strip("\"'").rstrip(".,;:?!)")
+        if m[1] not in _NOT_ENV and value:
+            obj.fields.setdefault(f"/data/{m[1]}", value)
+    for m in _DATA_KEY.finditer(part):
+        value = m[2][1:-1] if m[2][0] in "\"'`" else m[2].rstrip(".,;:?!)")
+        obj.fields.setdefault(f"/data/{m[1]}", value)
 
 
 def _images(part: str) -> Iterator[str]:
