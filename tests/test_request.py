@@ -101,10 +101,24 @@ def test_what_is_left_alone():
                                                                    "labels": {"app": "web"}}]
     assert objects("an HPA scaling between 10 and 2 replicas") == [{"kind": "HorizontalPodAutoscaler"}]
     assert objects("a PDB with minAvailable 1 and maxUnavailable 1") == [{"kind": "PodDisruptionBudget"}]
-    # "the pods labeled app=web" select other objects; they are not this object's labels
-    assert objects("a NetworkPolicy protecting the pods labeled app=web") == [{"kind": "NetworkPolicy"}]
+    # "the pods labeled app=web" select other objects: not this object's labels, a policy's selectors
+    assert objects("a NetworkPolicy protecting the pods labeled app=web.") == [
+        {"kind": "NetworkPolicy", "fields": {"/spec/podSelector/matchLabels/app": "web"}}]
     assert objects("network policy: only allow traffic from pods with label role=frontend to pods with label "
-                   "app=db on port 5432") == [{"kind": "NetworkPolicy"}]
+                   "app.kubernetes.io/name=db on port 5432") == [{"kind": "NetworkPolicy", "fields": {
+                       "/spec/podSelector/matchLabels/app.kubernetes.io~1name": "db",
+                       "/spec/ingress/0/from/0/podSelector/matchLabels/role": "frontend",
+                       "/spec/ingress/0/ports/0/port": 5432}}]
+    # egress: "to pods labeled app=db" is a destination; two sources: which is rule 0's first is not said
+    assert objects("a NetworkPolicy allowing egress to pods labeled app=db on port 5432") == [{"kind": "NetworkPolicy"}]
+    assert objects("a NetworkPolicy protecting pods labeled app=db, allowing traffic from pods labeled role=web and "
+                   "from pods labeled role=admin on port 5432") == [
+        {"kind": "NetworkPolicy", "fields": {"/spec/podSelector/matchLabels/app": "db"}}]
+    # an Ingress's backend port, with one path; with two paths, which backend it is for is not said
+    assert objects("an Ingress for shop.example.com with path prefix /v1 to the Service shop-api on service port 8080"
+                   ) == [{"kind": "Ingress", "host": "shop.example.com", "path": "/v1", "refs": {"Service": "shop-api"},
+                          "fields": {"/spec/rules/0/http/paths/0/backend/service/port/number": 8080}}]
+    assert "fields" not in objects("an Ingress routing /api and /web, service port 8080")[0]
     # ambiguous units and unmarked quantities hold the answer to nothing
     assert objects("a Deployment named web with 512MB of memory and 2 cores") == [{"kind": "Deployment", "name": "web"}]
     # two Service types named for one Service: no type requirement

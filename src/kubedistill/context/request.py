@@ -190,9 +190,20 @@ _TYPE_NAMES = {"nodeport": "NodePort", "loadbalancer": "LoadBalancer", "clusteri
 _HEADLESS = re.compile(r"\bheadless\b|\bclusterip\s*:\s*none\b", re.I)
 _HOST = re.compile(r"\b(?:host(?:name)?|domain|at|on|for|serving|serves|via)\s+[`\"']?((?:[a-z0-9-]+\.)+[a-z]{2,})\b",
                    re.I)
-_PATH = re.compile(r"(?:\bpath\s+|\b(?:at|on|under|routing|routes?|sending|forwarding|serving|for)\s+(?:the\s+)?)"
+_PATH = re.compile(r"(?:\bpath\s+(?:prefix\s+)?|\bprefix\s+"
+                   r"|\b(?:at|on|under|routing|routes?|sending|forwarding|serving|for)\s+(?:the\s+)?)"
                    r"[`\"']?(/[\w./-]*)()[`\"']?(?=[\s,;]|[.?!](?:\s|$)|$)",
                    re.I)
+_BACKEND_PORT = re.compile(r"\b(?:service|backend)\s+port[:=]?\s+(\d{2,5})\b", re.I)
+_LABEL_KEY = r"([a-z0-9](?:[a-z0-9./-]*[a-z0-9])?)"
+_LABEL_VALUE = r"([A-Za-z0-9](?:[\w.-]*[A-Za-z0-9])?)"  # begins and ends alphanumeric: "app=db." ends the sentence
+_POD_LABEL = rf"pods?\s+(?:labell?ed|with\s+(?:the\s+)?labels?)\s+[`\"']?{_LABEL_KEY}\s*[=:]\s*{_LABEL_VALUE}[`\"']?"
+_POLICY_TARGET = re.compile(rf"\b(?:protect(?:s|ing)?|select(?:s|ing)?|appl(?:y|ies|ying)\s+to|isolat(?:e|es|ing)|"
+                            rf"cover(?:s|ing)?|guard(?:s|ing)?|to)\s+(?:the\s+|all\s+)?{_POD_LABEL}", re.I)
+_POLICY_SOURCE = re.compile(rf"\bfrom\s+(?:the\s+|only\s+the\s+)?{_POD_LABEL}"
+                            rf"|\bfrom\s+[`\"']?{_LABEL_KEY}={_LABEL_VALUE}[`\"']?\s+pods\b", re.I)
+_POLICY_PORT = re.compile(r"\b(?:on|to|over|via)\s+(?:tcp\s+|udp\s+)?port\s+(\d{2,5})\b", re.I)
+_EGRESS = re.compile(r"\begress\b|\boutgoing\b|\boutbound\b", re.I)
 _NON_ROOT = re.compile(r"\bnon-?root\b|\bnot\s+(?:to\s+)?run\s+as\s+root\b|\brunAsNonRoot\b"
                        r"|\bnever\s+(?:runs?\s+)?as\s+root\b",
                        re.I)
@@ -383,11 +394,17 @@ def _describe(obj: ObjectSpec, part: str) -> None:
         _budget(obj, part)
     elif kind == "ConfigMap":
         _data(obj, part)
+    elif kind == "NetworkPolicy":
+        _policy(obj, part)
     elif kind == "Ingress":
         if m := _HOST.search(part):
             obj.host = m[1].lower()
         if m := _PATH.search(part):
             obj.path = (m[1] or m[2]).rstrip(".")
+        ports = {int(m[1]) for m in _BACKEND_PORT.finditer(part)}
+        standalone = set(re.findall(r"(?<![\w./:-])/[\w./-]*", part))  # "/api and /web": two, whatever the cue
+        if len(standalone) <= 1 and len(ports) == 1:  # one rule, one path: which backend the port is for is clear
+            obj.fields.setdefault("/spec/rules/0/http/paths/0/backend/service/port/number", ports.pop())
     if kind in ("PersistentVolumeClaim", "StatefulSet"):
         if m := _STORAGE.search(part) or (_SIZE.search(part) if kind == "PersistentVolumeClaim" else None):
             obj.storage = _quantity(m[1] or m[3], m[2] or m[4])
@@ -451,6 +468,29 @@ def _budget(obj: ObjectSpec, part: str) -> None:
             found[pointer] = value if value.endswith("%") else _count(value)
     if len(found) == 1:
         obj.fields.update(found)
+
+
+def _pointer(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _policy(obj: ObjectSpec, part: str) -> None:
+    """An ingress policy's pod selector ("protecting the pods labeled app=db"), its one source ("only from pods
+    labeled role=web") and its one port. Nothing when the request speaks of egress: there "to pods labeled x"
+    names a destination, not the pods the policy selects."""
+    if _EGRESS.search(part):
+        return
+    targets = {(m[1], m[2]) for m in _POLICY_TARGET.finditer(part)}
+    sources = {(m[1] or m[3], m[2] or m[4]) for m in _POLICY_SOURCE.finditer(part)}
+    if len(targets) == 1:
+        key, value = targets.pop()
+        obj.fields.setdefault(f"/spec/podSelector/matchLabels/{_pointer(key)}", value)
+    if len(sources) == 1:
+        key, value = sources.pop()
+        obj.fields.setdefault(f"/spec/ingress/0/from/0/podSelector/matchLabels/{_pointer(key)}", value)
+        ports = {int(m[1]) for m in _POLICY_PORT.finditer(part)}
+        if len(ports) == 1:
+            obj.fields.setdefault("/spec/ingress/0/ports/0/port", ports.pop())
 
 
 def _data(obj: ObjectSpec, part: str) -> None:
