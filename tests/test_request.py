@@ -114,6 +114,17 @@ def test_what_is_left_alone():
     assert objects("a NetworkPolicy protecting pods labeled app=db, allowing traffic from pods labeled role=web and "
                    "from pods labeled role=admin on port 5432") == [
         {"kind": "NetworkPolicy", "fields": {"/spec/podSelector/matchLabels/app": "db"}}]
+    # a quota value only with its own word ("4 CPUs" may be cpu or requests.cpu); a LimitRange's defaults only
+    # when it has no pod, claim, max or min limits beside them (which of its limits is first is not said)
+    assert objects("a ResourceQuota for team-a: requests.cpu=4, a memory request quota of 8GiB and at most 20 pods"
+                   ) == [{"kind": "ResourceQuota", "fields": {"/spec/hard/requests.cpu": "4",
+                                                              "/spec/hard/requests.memory": "8Gi",
+                                                              "/spec/hard/pods": "20"}}]
+    assert objects("a ResourceQuota allowing 4 CPUs and 10 pods") == [{"kind": "ResourceQuota"}]
+    assert objects("a LimitRange with a default CPU request of 250m and a default memory limit of 512Mi.") == [
+        {"kind": "LimitRange", "fields": {"/spec/limits/0/defaultRequest/cpu": "250m",
+                                          "/spec/limits/0/default/memory": "512Mi"}}]
+    assert objects("a LimitRange with a default memory limit of 512Mi and a max of 1Gi") == [{"kind": "LimitRange"}]
     # an Ingress's backend port, with one path; with two paths, which backend it is for is not said
     assert objects("an Ingress for shop.example.com with path prefix /v1 to the Service shop-api on service port 8080"
                    ) == [{"kind": "Ingress", "host": "shop.example.com", "path": "/v1", "refs": {"Service": "shop-api"},

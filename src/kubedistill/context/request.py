@@ -204,6 +204,32 @@ _POLICY_SOURCE = re.compile(rf"\bfrom\s+(?:the\s+|only\s+the\s+)?{_POD_LABEL}"
                             rf"|\bfrom\s+[`\"']?{_LABEL_KEY}={_LABEL_VALUE}[`\"']?\s+pods\b", re.I)
 _POLICY_PORT = re.compile(r"\b(?:on|to|over|via)\s+(?:tcp\s+|udp\s+)?port\s+(\d{2,5})\b", re.I)
 _EGRESS = re.compile(r"\begress\b|\boutgoing\b|\boutbound\b", re.I)
+_CPU_QTY = r"(\d{1,6}(?:\.\d{1,3})?m?)(?!\w|\.\d)"
+_MEM_QTY = r"(\d{1,6}(?:\.\d{1,3})?(?:Ki|Mi|Gi|Ti))(?:B\b|(?!\w|\.\d))"
+_OF = r"\s*(?:quota\s*)?(?:of|:|=|to|at)?\s*"
+_QUOTA = {
+    "/spec/hard/requests.cpu": re.compile(rf"\b(?:cpu\s+requests?|requests\.cpu){_OF}{_CPU_QTY}", re.I),
+    "/spec/hard/requests.memory": re.compile(rf"\b(?:memory\s+requests?|requests\.memory){_OF}{_MEM_QTY}", re.I),
+    "/spec/hard/limits.cpu": re.compile(rf"\b(?:cpu\s+limits?|limits\.cpu){_OF}{_CPU_QTY}", re.I),
+    "/spec/hard/limits.memory": re.compile(rf"\b(?:memory\s+limits?|limits\.memory){_OF}{_MEM_QTY}", re.I),
+    "/spec/hard/pods": re.compile(r"\b(?:(?:a\s+)?limit\s+of|at\s+most|no\s+more\s+than|up\s+to|a\s+maximum\s+of)\s+"
+                                  r"(\d{1,6})\s+pods\b|\bpods[:=]\s*(\d{1,6})\b", re.I),
+}
+"""A ResourceQuota's values, each only with its own word: a bare "4 CPUs" may be written as ``cpu`` or
+``requests.cpu`` (the same quota to the API server, two paths to a checker)."""
+_DEFAULTS = {
+    "/spec/limits/0/defaultRequest/cpu": re.compile(rf"\bdefault\s+(?:container\s+)?cpu\s+requests?{_OF}{_CPU_QTY}",
+                                                    re.I),
+    "/spec/limits/0/defaultRequest/memory": re.compile(
+        rf"\bdefault\s+(?:container\s+)?memory\s+requests?{_OF}{_MEM_QTY}", re.I),
+    "/spec/limits/0/default/cpu": re.compile(rf"\bdefault\s+(?:container\s+)?cpu\s+limits?{_OF}{_CPU_QTY}", re.I),
+    "/spec/limits/0/default/memory": re.compile(rf"\bdefault\s+(?:container\s+)?memory\s+limits?{_OF}{_MEM_QTY}",
+                                                re.I),
+}
+"""A LimitRange's container defaults; its first (only) limit is the container one unless the request speaks of
+pod or claim limits too."""
+_OTHER_LIMITS = re.compile(r"\btype\s+pod\b|\bper\s+pod\b|\bpod-level\b|\bpersistent\s?volume\s?claims?\b|\bpvcs?\b"
+                           r"|\bmax(?:imum)?\b|\bmin(?:imum)?\b", re.I)
 _NON_ROOT = re.compile(r"\bnon-?root\b|\bnot\s+(?:to\s+)?run\s+as\s+root\b|\brunAsNonRoot\b"
                        r"|\bnever\s+(?:runs?\s+)?as\s+root\b",
                        re.I)
@@ -396,6 +422,10 @@ def _describe(obj: ObjectSpec, part: str) -> None:
         _data(obj, part)
     elif kind == "NetworkPolicy":
         _policy(obj, part)
+    elif kind == "ResourceQuota":
+        _values(obj, part, _QUOTA)
+    elif kind == "LimitRange" and not _OTHER_LIMITS.search(part):
+        _values(obj, part, _DEFAULTS)
     elif kind == "Ingress":
         if m := _HOST.search(part):
             obj.host = m[1].lower()
@@ -468,6 +498,15 @@ def _budget(obj: ObjectSpec, part: str) -> None:
             found[pointer] = value if value.endswith("%") else _count(value)
     if len(found) == 1:
         obj.fields.update(found)
+
+
+def _values(obj: ObjectSpec, part: str, patterns: dict[str, re.Pattern]) -> None:
+    """Each pointer's value where its pattern finds exactly one ("a CPU request quota of 8"; two differing
+    values state no clear one)."""
+    for pointer, pattern in patterns.items():
+        found = {next(g for g in m.groups() if g) for m in pattern.finditer(part)}
+        if len(found) == 1:
+            obj.fields.setdefault(pointer, found.pop())
 
 
 def _pointer(key: str) -> str:
