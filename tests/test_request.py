@@ -71,6 +71,10 @@ def objects(text: str) -> list[dict]:
      "500m cpu / 256Mi memory",
      [{"kind": "Deployment", "namespace": "default", "requests": {"memory": "128Mi", "cpu": "100m"},
        "limits": {"memory": "256Mi", "cpu": "500m"}}]),
+    ("A Deployment named api running ghcr.io/acme/api:1.4, exposing port 8080 and running 3 pods",
+     [{"kind": "Deployment", "name": "api", "image": "ghcr.io/acme/api:1.4", "replicas": 3, "ports": [8080]}]),
+    ("a Deployment for nginx:1.27 exposing port 80 through a LoadBalancer Service",  # the Service's port
+     [{"kind": "Deployment", "image": "nginx:1.27"}, {"kind": "Service", "service_type": "LoadBalancer"}]),
     ("a Deployment named api on port 8080 with a liveness probe on port 8081",
      [{"kind": "Deployment", "name": "api", "ports": [8080]}]),  # a probe's port need not be declared
 ])

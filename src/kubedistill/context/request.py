@@ -113,7 +113,8 @@ _NUMBER_WORDS = {w: i for i, w in enumerate(["zero", "one", "two", "three", "fou
 _COUNT = r"(\d+|zero|one|two|three|four|five|six|seven|eight|nine|ten)"
 _REPLICAS = re.compile(rf"\b{_COUNT}\s+(?:identical\s+|pod\s+)?replicas?\b"
                        rf"|\breplicas?\s*(?:count\s*)?(?:of|:|=|to|set\s+to)\s*{_COUNT}\b"
-                       rf"|\breplica\s+count\s+(?:of\s+)?{_COUNT}\b|\bscaled?\s+to\s+{_COUNT}\b(?!\s*%)", re.I)
+                       rf"|\breplica\s+count\s+(?:of\s+)?{_COUNT}\b|\bscaled?\s+to\s+{_COUNT}\b(?!\s*%)"
+                       rf"|\b(?:running|runs|run|with)\s+{_COUNT}\s+(?:identical\s+)?(?:pods|copies|instances)\b", re.I)
 _IMAGE_TOKEN = r"[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9._-]+)?(?:@sha256:[a-f0-9]{64})?"
 _IMAGES = (
     re.compile(rf"\bimage[:=]?[ \t]+[`\"']?({_IMAGE_TOKEN})[`\"']?", re.I),
@@ -450,7 +451,10 @@ def _workload(obj: ObjectSpec, part: str) -> None:
     if obj.kind in SCALABLE and obj.replicas is None and (m := _REPLICAS.search(part)):
         value = next(g for g in m.groups() if g)
         obj.replicas = int(_NUMBER_WORDS.get(value.lower(), value))
-    exposed = re.search(r"\bexpos(?:e|es|ed|ing)\b", part, re.I)  # "exposed on port 80": the Service's port
+    # "exposed on port 80", "expose it on port 80": the Service's port; "exposing port 8080": the container's
+    # ("exposing port 80 through a LoadBalancer": the Service's again)
+    exposed = re.search(r"\bexpos(?:e|es|ed|ing)\b(?!\s+(?:container\s+)?ports?\s+\d{2,5}\b"
+                        r"(?!\s+(?:through|via|behind|using|with|on|to|outside|externally)\b))", part, re.I)
     for port in _ports(part[: exposed.start() if exposed else len(part)]):
         if port not in obj.ports:
             obj.ports.append(port)
