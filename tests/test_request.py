@@ -129,6 +129,12 @@ def test_what_is_left_alone():
         {"kind": "LimitRange", "fields": {"/spec/limits/0/defaultRequest/cpu": "250m",
                                           "/spec/limits/0/default/memory": "512Mi"}}]
     assert objects("a LimitRange with a default memory limit of 512Mi and a max of 1Gi") == [{"kind": "LimitRange"}]
+    # "to the reports service": the Ingress's backend, named before the kind; at the start, before any object, it
+    # points at a Service that exists and asks for none
+    assert objects("an ingress routing to the reports service for the host api.example.com") == [
+        {"kind": "Ingress", "host": "api.example.com", "refs": {"Service": "reports"}}]
+    assert objects("Route traffic to the api service with an Ingress for api.example.com") == [
+        {"kind": "Ingress", "host": "api.example.com"}]
     # an Ingress's backend port, with one path; with two paths, which backend it is for is not said
     assert objects("an Ingress for shop.example.com with path prefix /v1 to the Service shop-api on service port 8080"
                    ) == [{"kind": "Ingress", "host": "shop.example.com", "path": "/v1", "refs": {"Service": "shop-api"},

@@ -78,6 +78,8 @@ _PLAIN_WORDS: dict[str, frozenset[str]] = {
 }
 """Kind names that are also plain English count in lower case only after these words, so "the pods", "a web
 service's users" or "in the prod namespace" add nothing; written as the kind ("Service") they always count."""
+_NAMED_BACKEND = re.compile(r"(?:\bto|\bfrom|\bvia|\bthrough|\btargets?|\btargeting|\bagainst|\bbound\s+to)\s+"
+                            r"(?:the|my|our|your|their)\s+[`\"']?[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?[`\"']?\s+$", re.I)
 _KIND = re.compile(r"(?<![-\w./:])(?:" + "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _KIND_PATTERNS.items())
                    + r")(?![-\w])", re.I)  # not inside a name: "ingress-nginx", "web-hpa", "BACKEND_SERVICE"
 
@@ -317,8 +319,10 @@ def read_request(text: str) -> TaskSpec | None:
             same[-1].name = same[-1].name or mention.name
             owners.append(same[-1])
             continue
-        if mention.back and current is not None:
-            owners.append(current)  # "on the fast-rwo storage class": one that exists already, not one to write
+        if mention.back and (current is not None or mention.cued):
+            # "on the fast-rwo storage class", "route traffic to the api service": one that exists already, not one
+            # to write
+            owners.append(current)
             continue
         if len(objects) == MAX_OBJECTS:
             owners.append(None)  # no request names this many objects one by one: the rest are not held
@@ -354,6 +358,8 @@ def _kind_word(kind: str, word: str, before: str) -> bool:
         return True
     if re.search(r"\b(?:than|least|most|only|just)\s+(?:one|a|an)\s+$", before, re.I):
         return False  # "no more than one pod down", "at least one service": a count, not an object to write
+    if _NAMED_BACKEND.search(before):
+        return True  # "routing to the reports service": a named object the request points at
     previous = before.split()[-1].lower() if before.split() else ""
     return previous in _PLAIN_WORDS[kind]
 
