@@ -135,6 +135,17 @@ def test_what_is_left_alone():
         {"kind": "Ingress", "host": "api.example.com", "refs": {"Service": "reports"}}]
     assert objects("Route traffic to the api service with an Ingress for api.example.com") == [
         {"kind": "Ingress", "host": "api.example.com"}]
+    # the pods a Service or a PDB selects; a Job's retries; a CronJob's concurrency policy
+    assert objects("a Service named web selecting pods labeled app=web on port 80") == [
+        {"kind": "Service", "name": "web", "ports": [80], "fields": {"/spec/selector/app": "web"}}]
+    assert objects("a PDB for pods with app.kubernetes.io/name: cart, minAvailable 1") == [
+        {"kind": "PodDisruptionBudget", "fields": {"/spec/minAvailable": 1,
+                                                   "/spec/selector/matchLabels/app.kubernetes.io~1name": "cart"}}]
+    assert objects("a CronJob named backup, daily at 2am, never running two jobs at once, backoff limit 3") == [
+        {"kind": "CronJob", "name": "backup", "schedule": "0 2 * * *", "fields": {
+            "/spec/jobTemplate/spec/backoffLimit": 3, "/spec/concurrencyPolicy": "Forbid"}}]
+    assert objects("a Job named migrate retrying at most 4 times") == [
+        {"kind": "Job", "name": "migrate", "fields": {"/spec/backoffLimit": 4}}]
     # an Ingress's backend port, with one path; with two paths, which backend it is for is not said
     assert objects("an Ingress for shop.example.com with path prefix /v1 to the Service shop-api on service port 8080"
                    ) == [{"kind": "Ingress", "host": "shop.example.com", "path": "/v1", "refs": {"Service": "shop-api"},

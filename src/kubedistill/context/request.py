@@ -205,6 +205,15 @@ _POLICY_TARGET = re.compile(rf"\b(?:protect(?:s|ing)?|select(?:s|ing)?|appl(?:y|
                             rf"cover(?:s|ing)?|guard(?:s|ing)?|to)\s+(?:the\s+|all\s+)?{_POD_LABEL}", re.I)
 _POLICY_SOURCE = re.compile(rf"\bfrom\s+(?:the\s+|only\s+the\s+)?{_POD_LABEL}"
                             rf"|\bfrom\s+[`\"']?{_LABEL_KEY}={_LABEL_VALUE}[`\"']?\s+pods\b", re.I)
+_SELECTED = re.compile(rf"\b(?:for|covering|protecting|selecting|selects?|targeting|targets?|routing\s+to|routes?\s+to|"
+                       rf"sending\s+traffic\s+to|to|of|matching)\s+(?:the\s+|all\s+)?(?:{_POD_LABEL}|pods?\s+with\s+"
+                       rf"[`\"']?{_LABEL_KEY}\s*[=:]\s*{_LABEL_VALUE}[`\"']?)", re.I)
+"""The pods a Service or a PodDisruptionBudget selects ("selecting pods labeled app=web")."""
+_BACKOFF = re.compile(r"\bbackoff\s*limit\s*(?:of|:|=|to)?\s*(\d{1,3})\b"
+                      r"|\bretry(?:ing)?\s+at\s+most\s+(\d{1,3})\s+times\b|\bbackoffLimit[:=]?\s*(\d{1,3})\b", re.I)
+_CONCURRENCY = re.compile(r"\bconcurrency\s*policy[:=]?\s*[`\"']?(forbid|replace|allow)\b"
+                          r"|\bnever\s+(?:running|run|runs)\s+(?:two|2)\s+(?:jobs|runs)\s+at\s+once\b"
+                          r"|\bno\s+(?:overlapping|concurrent)\s+runs\b", re.I)
 _POLICY_PORT = re.compile(r"\b(?:on|to|over|via)\s+(?:tcp\s+|udp\s+)?port\s+(\d{2,5})\b", re.I)
 _EGRESS = re.compile(r"\begress\b|\boutgoing\b|\boutbound\b", re.I)
 _CPU_QTY = r"(\d{1,6}(?:\.\d{1,3})?m?)(?!\w|\.\d)"
@@ -421,10 +430,12 @@ def _describe(obj: ObjectSpec, part: str) -> None:
         _workload(obj, part)
     elif kind == "Service":
         _service(obj, part)
+        _selector(obj, part, "/spec/selector")
     elif kind == "HorizontalPodAutoscaler":
         _autoscaler(obj, part)
     elif kind == "PodDisruptionBudget":
         _budget(obj, part)
+        _selector(obj, part, "/spec/selector/matchLabels")
     elif kind == "ConfigMap":
         _data(obj, part)
     elif kind == "NetworkPolicy":
@@ -476,6 +487,8 @@ def _workload(obj: ObjectSpec, part: str) -> None:
         obj.read_only_root_fs = True
     if obj.kind == "CronJob" and obj.schedule is None:
         obj.schedule = _schedule(part)
+    if obj.kind in ("Job", "CronJob"):
+        _job_fields(obj, part)
 
 
 def _count(value: str) -> int:
@@ -517,6 +530,23 @@ def _values(obj: ObjectSpec, part: str, patterns: dict[str, re.Pattern]) -> None
         found = {next(g for g in m.groups() if g) for m in pattern.finditer(part)}
         if len(found) == 1:
             obj.fields.setdefault(pointer, found.pop())
+
+
+def _selector(obj: ObjectSpec, part: str, prefix: str) -> None:
+    pairs = {(m[1] or m[3], m[2] or m[4]) for m in _SELECTED.finditer(part)}
+    if len(pairs) == 1:
+        key, value = pairs.pop()
+        obj.fields.setdefault(f"{prefix}/{_pointer(key)}", value)
+
+
+def _job_fields(obj: ObjectSpec, part: str) -> None:
+    """A Job's backoff limit; a CronJob's, and its concurrency policy ("never running two jobs at once")."""
+    spec = "/spec/jobTemplate/spec" if obj.kind == "CronJob" else "/spec"
+    limits = {next(g for g in m.groups() if g) for m in _BACKOFF.finditer(part)}
+    if len(limits) == 1:
+        obj.fields.setdefault(f"{spec}/backoffLimit", int(limits.pop()))
+    if obj.kind == "CronJob" and (m := _CONCURRENCY.search(part)):
+        obj.fields.setdefault("/spec/concurrencyPolicy", (m[1] or "forbid").capitalize())
 
 
 def _pointer(key: str) -> str:
