@@ -146,6 +146,14 @@ def test_what_is_left_alone():
             "/spec/jobTemplate/spec/backoffLimit": 3, "/spec/concurrencyPolicy": "Forbid"}}]
     assert objects("a Job named migrate retrying at most 4 times") == [
         {"kind": "Job", "name": "migrate", "fields": {"/spec/backoffLimit": 4}}]
+    # a Secret's entries (lower-case keys too: "holding password=admin"), not its labels; an ExternalName's host
+    assert objects('a Secret named db holding password=admin and the key "api-key" set to "k 1"') == [
+        {"kind": "Secret", "name": "db", "fields": {"/stringData/password": "admin", "/stringData/api-key": "k 1"}}]
+    assert objects("a Secret named db with label app=web") == [{"kind": "Secret", "name": "db",
+                                                               "labels": {"app": "web"}}]
+    assert objects("an ExternalName Service named legacy pointing to mail.example.org.") == [
+        {"kind": "Service", "name": "legacy", "service_type": "ExternalName",
+         "fields": {"/spec/externalName": "mail.example.org"}}]
     # an Ingress's backend port, with one path; with two paths, which backend it is for is not said
     assert objects("an Ingress for shop.example.com with path prefix /v1 to the Service shop-api on service port 8080"
                    ) == [{"kind": "Ingress", "host": "shop.example.com", "path": "/v1", "refs": {"Service": "shop-api"},

@@ -214,6 +214,10 @@ _BACKOFF = re.compile(r"\bbackoff\s*limit\s*(?:of|:|=|to)?\s*(\d{1,3})\b"
 _CONCURRENCY = re.compile(r"\bconcurrency\s*policy[:=]?\s*[`\"']?(forbid|replace|allow)\b"
                           r"|\bnever\s+(?:running|run|runs)\s+(?:two|2)\s+(?:jobs|runs)\s+at\s+once\b"
                           r"|\bno\s+(?:overlapping|concurrent)\s+runs\b", re.I)
+_SECRET_ENTRY = re.compile(r"\b(?:holding|containing|storing|with|and)\s+(?:the\s+)?([A-Za-z][\w.-]*[A-Za-z0-9])="
+                           r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s;,\"'`]+)")
+_EXTERNAL_NAME = re.compile(r"\b(?:pointing\s+(?:at|to)|resolv(?:es|ing)\s+to|external\s*name[:=]?|cname\s+(?:for|to))"
+                            r"\s+(?:the\s+)?(?:external\s+)?(?:host\s+)?[`\"']?((?:[a-z0-9-]+\.)+[a-z]{2,})\b", re.I)
 _POLICY_PORT = re.compile(r"\b(?:on|to|over|via)\s+(?:tcp\s+|udp\s+)?port\s+(\d{2,5})\b", re.I)
 _EGRESS = re.compile(r"\begress\b|\boutgoing\b|\boutbound\b", re.I)
 _CPU_QTY = r"(\d{1,6}(?:\.\d{1,3})?m?)(?!\w|\.\d)"
@@ -279,10 +283,11 @@ REFERABLE: dict[str, frozenset[str]] = {
     "HorizontalPodAutoscaler": frozenset({"Deployment", "StatefulSet", "ReplicaSet"}),
 }
 """What an object of each kind can name, as L4 finds references (``verify/facts.py``)."""
-_QUALIFIERS = frozenset({"headless", "clusterip", "nodeport", "loadbalancer", "new", "existing", "same", "main",
-                         "following", "whole", "entire", "default", "above", "below", "other", "first", "second"})
+_QUALIFIERS = frozenset({"headless", "clusterip", "nodeport", "loadbalancer", "externalname", "new", "existing", "same",
+                         "main", "following", "whole", "entire", "default", "above", "below", "other", "first",
+                         "second"})
 _NOT_PRENAMES = _STOP | _QUALIFIERS
-_QUALIFIER = re.compile(r"(?:\b(?:headless|node\s?port|load\s?balancer|cluster\s?ip)\s+)+$", re.I)
+_QUALIFIER = re.compile(r"(?:\b(?:headless|node\s?port|load\s?balancer|cluster\s?ip|external\s?name)\s+)+$", re.I)
 
 
 @dataclass
@@ -437,7 +442,12 @@ def _describe(obj: ObjectSpec, part: str) -> None:
         _budget(obj, part)
         _selector(obj, part, "/spec/selector/matchLabels")
     elif kind == "ConfigMap":
-        _data(obj, part)
+        _data(obj, part, "/data")
+    elif kind == "Secret":
+        _data(obj, part, "/stringData")  # the check also takes the value base64-encoded under data
+        for m in _SECRET_ENTRY.finditer(part):  # "holding password=admin": a Secret's entries are lower-case too
+            value = m[2][1:-1] if m[2][0] in "\"'" else m[2].rstrip(".,;:?!)")
+            obj.fields.setdefault(f"/stringData/{m[1]}", value)
     elif kind == "NetworkPolicy":
         _policy(obj, part)
     elif kind == "ResourceQuota":
@@ -572,15 +582,15 @@ def _policy(obj: ObjectSpec, part: str) -> None:
             obj.fields.setdefault("/spec/ingress/0/ports/0/port", ports.pop())
 
 
-def _data(obj: ObjectSpec, part: str) -> None:
-    """ConfigMap entries written as KEY=value (an upper-case key, as for env vars) or "the key k set to v"."""
+def _data(obj: ObjectSpec, part: str, root: str) -> None:
+    """Entries written as KEY=value (an upper-case key, as for env vars) or "the key k set to v"."""
     for m in _ENV[0].finditer(part):
         value = m[2].strip("\"'").rstrip(".,;:?!)")
         if m[1] not in _NOT_ENV and value:
-            obj.fields.setdefault(f"/data/{m[1]}", value)
+            obj.fields.setdefault(f"{root}/{m[1]}", value)
     for m in _DATA_KEY.finditer(part):
         value = m[2][1:-1] if m[2][0] in "\"'`" else m[2].rstrip(".,;:?!)")
-        obj.fields.setdefault(f"/data/{m[1]}", value)
+        obj.fields.setdefault(f"{root}/{m[1]}", value)
 
 
 def _images(part: str) -> Iterator[str]:
@@ -602,6 +612,8 @@ def _service(obj: ObjectSpec, part: str) -> None:
         if obj.service_type:
             named.add(obj.service_type)
         obj.service_type = named.pop() if len(named) == 1 else None  # two types named: no requirement
+        if obj.service_type == "ExternalName" and (m := _EXTERNAL_NAME.search(part)):
+            obj.fields.setdefault("/spec/externalName", m[1].lower())
     targets = list(_TARGET_PORT.finditer(part))
     for m in targets:
         port = int(next(g for g in m.groups() if g))
