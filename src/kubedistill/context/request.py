@@ -112,7 +112,7 @@ _NAMESPACE = re.compile(rf"\bin\s+(?:the\s+)?namespace\s+[`\"']?({_NAME})[`\"']?
                         rf"|\bnamespace[:=]\s*[`\"']?({_NAME})", re.I)
 _NUMBER_WORDS = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
                                               "nine", "ten"])}
-_COUNT = r"(\d+|zero|one|two|three|four|five|six|seven|eight|nine|ten)"
+_COUNT = r"(\d{1,6}|zero|one|two|three|four|five|six|seven|eight|nine|ten)"
 _REPLICAS = re.compile(rf"\b{_COUNT}\s+(?:identical\s+|pod\s+)?replicas?\b"
                        rf"|\breplicas?\s*(?:count\s*)?(?:of|:|=|to|set\s+to)\s*{_COUNT}\b"
                        rf"|\breplica\s+count\s+(?:of\s+)?{_COUNT}\b|\bscaled?\s+to\s+{_COUNT}\b(?!\s*%)"
@@ -250,16 +250,16 @@ _NON_ROOT = re.compile(r"\bnon-?root\b|\bnot\s+(?:to\s+)?run\s+as\s+root\b|\brun
                        r"|\bnever\s+(?:runs?\s+)?as\s+root\b",
                        re.I)
 _READ_ONLY = re.compile(r"\bread-?only\s+root\s*(?:file\s?system|fs)\b|\breadOnlyRootFilesystem\b", re.I)
-_N = r"(\d{1,4}|one|two|three|four|five|six|seven|eight|nine|ten)"
-_RANGE = re.compile(rf"\b(?:between\s+{_N}\s+and|from\s+{_N}\s+(?:to|up\s+to)|{_N}\s*(?:-|–|to)\s*)\s*{_N}\s+"
-                    rf"(?:replicas|pods|instances|copies)\b", re.I)
-_MIN_REPLICAS = re.compile(rf"\bmin(?:imum)?\s*replicas?[:=]?\s*(?:of\s+|to\s+)?{_N}\b"
+_RANGE = re.compile(rf"\b(?:between\s+{_COUNT}\s+and|from\s+{_COUNT}\s+(?:to|up\s+to)|{_COUNT}\s*(?:-|–|to)\s*)"
+                    rf"\s*{_COUNT}\s+(?:replicas|pods|instances|copies)\b", re.I)
+_MIN_REPLICAS = re.compile(rf"\bmin(?:imum)?\s*replicas?[:=]?\s*(?:of\s+|to\s+)?{_COUNT}\b"
                            rf"|\b(?:at\s+least|a\s+minimum\s+of|no\s+fewer\s+than|never\s+(?:fewer|less)\s+than|"
-                           rf"(?:scal(?:e|es|ing)\s+)?down\s+to)\s+{_N}\s+(?:replicas|pods|instances)\b", re.I)
-_MAX_REPLICAS = re.compile(rf"\bmax(?:imum)?\s*replicas?[:=]?\s*(?:of\s+|to\s+)?{_N}\b"
+                           rf"(?:scal(?:e|es|ing)\s+)?down\s+to)\s+{_COUNT}\s+(?:replicas|pods|instances)\b", re.I)
+_MAX_REPLICAS = re.compile(rf"\bmax(?:imum)?\s*replicas?[:=]?\s*(?:of\s+|to\s+)?{_COUNT}\b"
                            rf"|\b(?:at\s+most|a\s+maximum\s+of|no\s+more\s+than|up\s+to|never\s+more\s+than|"
-                           rf"(?:scal(?:e|es|ing)\s+)?(?:out|up)\s+to)\s+{_N}\s+(?:replicas|pods|instances)\b", re.I)
-_BUDGET = r"(\d{1,4}\s*%|\d{1,4}|one|two|three|four|five|six|seven|eight|nine|ten)"
+                           rf"(?:scal(?:e|es|ing)\s+)?(?:out|up)\s+to)\s+{_COUNT}\s+(?:replicas|pods|instances)\b",
+                           re.I)
+_BUDGET = r"(\d{1,4}\s*%|" + _COUNT[1:]  # a count or a percentage
 _MIN_AVAILABLE = re.compile(rf"\bmin(?:imum)?\s*available[:=]?\s*(?:of\s+|to\s+)?{_BUDGET}(?![\w.])"
                             rf"|\bat\s+least\s+{_BUDGET}\s+(?:of\s+(?:the|its|their)\s+)?(?:pods?|replicas?)\s+"
                             rf"(?:(?:to\s+be|to\s+stay|to\s+remain|stay|stays|remain|remains|are|is|must\s+be)\s+)?"
