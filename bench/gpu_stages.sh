@@ -12,6 +12,17 @@
 #
 #   bash bench/gpu_stages.sh DEADLINE_S NAME:R[:ALPHA] ...     e.g. bash bench/gpu_stages.sh 520 r4:4 r8:8 r16:16
 #
+# The calls, as run on 2026-11-27 (device tool; each within 30 s of the last, or the machine goes back):
+#   here:    echo /.w/ >> .git/info/exclude; mkdir -p .w .whl
+#            split -n 9 -d -a 2 --numeric-suffixes=1 ~/.cache/kubedistill/gguf/qwen2.5-coder-0.5b-instruct.gguf .w/c
+#            pip download gguf==0.19.0 --no-deps -d .whl        (runs/corpus-stage2: see bench/stage2_pairs.py)
+#   call 1:  carry .w/c01 .whl:  mkdir -p /root/w /root/site && mv .w/c01 /root/w/ && python3 -m pip install -q
+#            --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /root/site .whl/*.whl
+#   call 2-8: carry .w/cNN:      mv .w/cNN /root/w/
+#   call 9:  carry .w/c09 runs/corpus/data runs/corpus-stage2/data:
+#            mv .w/c09 /root/w/ && bash bench/gpu_stages.sh 550 r4:4 r8:8 r16:16
+# Then, here: cat NAME-s2.tar.* | tar -xf - -C runs/gpu-NAME, and evaluate runs/gpu-NAME as --adapter.
+#
 # What comes back under $OUT: log.txt, and per candidate NAME-s2.tar.* (or NAME-s1.tar.* when stage 2 did not end
 # before DEADLINE_S): the adapter's weights and config (the tokenizer stays: evaluation takes the base model's),
 # training_config.json, metrics.jsonl and README.md, split in 15 MiB pieces. At most 8 files and 64 MiB come back:
