@@ -384,6 +384,9 @@ def test_an_adapter_holding_nan_is_refused_where_it_is_loaded(tiny_model, corpus
             progress=False)
     with pytest.raises(UserError, match="hold NaN or infinity"):
         TransformersBackend(ModelRef(model=str(tiny_model), adapter=str(tmp_path / "stage1")))
+    path.write_bytes(path.read_bytes()[:100])  # a copy cut short
+    with pytest.raises(UserError, match="cannot read it"):
+        TransformersBackend(ModelRef(model=str(tiny_model), adapter=str(tmp_path / "stage1")))
 
 
 SPEC_PAIR = {"instruction": "Create a ConfigMap named app-config with LOG_LEVEL=debug.",

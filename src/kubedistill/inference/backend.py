@@ -98,7 +98,12 @@ def check_adapter_finite(path: str | Path) -> Path:
     weights = folder / "adapter_model.safetensors"
     if not weights.is_file():
         return folder  # a format this check does not read (peft's .bin): peft itself reports what is missing
-    bad = [name for name, tensor in load_file(str(weights)).items()
+    try:
+        tensors = load_file(str(weights))
+    except Exception as exc:  # safetensors raises its own error type for a damaged or truncated file
+        raise UserError(f"adapter {weights}: cannot read it ({str(exc).splitlines()[0]})",
+                        "the file is damaged or incomplete; copy or train it again") from None
+    bad = [name for name, tensor in tensors.items()
            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
     if bad:
         raise UserError(f"adapter {folder}: {len(bad)} tensors hold NaN or infinity, e.g. {sorted(bad)[0]}",
