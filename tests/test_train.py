@@ -370,6 +370,29 @@ def test_training_on_a_gpu_turns_off_the_cudnn_attention_kernel_and_leaves_a_cpu
     assert calls == [False, False]
 
 
+def test_a_run_resumed_from_a_nan_checkpoint_saves_no_adapter(tiny_model, corpus, tmp_path):
+    from kubedistill.train import lora
+
+    original = lora._checkpoint
+
+    def stop_after_step_two(model, optimizer, scheduler, step, out):
+        original(model, optimizer, scheduler, step, out)
+        raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lora, "_checkpoint", stop_after_step_two)
+        with pytest.raises(KeyboardInterrupt):
+            fit(_config(tiny_model, max_steps=3), corpus, tmp_path / "run", progress=False)
+    state_file = tmp_path / "run" / "checkpoints" / "step-0000002" / "state.pt"
+    state = torch.load(state_file, weights_only=False)
+    for tensor in state["adapter"].values():  # as a checkpoint of the days before non-finite steps were skipped
+        tensor.fill_(float("nan"))
+    torch.save(state, state_file)
+    with pytest.raises(UserError, match=r"the trained adapter holds NaN or infinity \(\d+ tensors"):
+        fit(_config(tiny_model, max_steps=3), corpus, tmp_path / "run", resume=True, progress=False)
+    assert not (tmp_path / "run" / "adapter").exists()
+
+
 def test_an_adapter_holding_nan_is_refused_where_it_is_loaded(tiny_model, corpus, tmp_path):
     from kubedistill.inference.backend import ModelRef, TransformersBackend
 

@@ -502,6 +502,10 @@ def save(model: Any, tokenizer: Any, config: TrainConfig, corpus: Path, out: Pat
     import torch
     import transformers
 
+    bad = [name for name, p in model.named_parameters() if p.requires_grad and not bool(torch.isfinite(p).all())]
+    if bad:  # skipped steps cannot cause this; a run resumed from a checkpoint written before they existed can
+        raise UserError(f"the trained adapter holds NaN or infinity ({len(bad)} tensors, e.g. {bad[0]}); it was "
+                        "not saved", "resume from an earlier checkpoint (kept under checkpoints/) or train again")
     model.save_pretrained(out / "adapter")
     tokenizer.save_pretrained(out / "adapter")
     if config.export_merged:  # after the adapter is saved: merging folds the LoRA weights into this copy
