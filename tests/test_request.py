@@ -151,6 +151,7 @@ def test_what_is_left_alone():
         {"kind": "Secret", "name": "db", "fields": {"/stringData/password": "admin", "/stringData/api-key": "k 1"}}]
     assert objects("a Secret named db with label app=web") == [{"kind": "Secret", "name": "db",
                                                                "labels": {"app": "web"}}]
+    assert "fields" not in objects("a Secret named db labeled app=web and tier=db")[0]
     assert objects("an ExternalName Service named legacy pointing to mail.example.org.") == [
         {"kind": "Service", "name": "legacy", "service_type": "ExternalName",
          "fields": {"/spec/externalName": "mail.example.org"}}]

@@ -446,6 +446,8 @@ def _describe(obj: ObjectSpec, part: str) -> None:
     elif kind == "Secret":
         _data(obj, part, "/stringData")  # the check also takes the value base64-encoded under data
         for m in _SECRET_ENTRY.finditer(part):  # "holding password=admin": a Secret's entries are lower-case too
+            if re.search(r"\blabel", part[max(0, m.start() - 40): m.start()], re.I):
+                continue  # "labeled app=web and tier=db": labels, not entries
             value = m[2][1:-1] if m[2][0] in "\"'" else m[2].rstrip(".,;:?!)")
             obj.fields.setdefault(f"/stringData/{m[1]}", value)
     elif kind == "NetworkPolicy":
