@@ -92,7 +92,7 @@ def test_pairs_longer_than_max_length_are_named_not_silently_dropped(tiny_model,
     fit(_config(tiny_model, max_steps=1, max_length=cut, eval_every=1, save_every=1), corpus, tmp_path / "run",
         progress=False)
     err = capsys.readouterr().err
-    assert f"1 train pair is longer than max_length {cut}" in err and f"f{longest} 1" in err
+    assert f"1 train pair is longer than max_length {cut} tokens and is left out" in err and f"f{longest} 1" in err
     saved = json.loads((tmp_path / "run" / "training_config.json").read_text())
     assert saved["left_out_over_max_length"]["train"] == {f"f{longest}": 1}
     assert f"f{longest} 1" in (tmp_path / "run" / "README.md").read_text()

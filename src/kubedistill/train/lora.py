@@ -267,9 +267,10 @@ def _report_dropped(dropped: dict[str, Counter], max_length: int) -> None:
     for split, counts in dropped.items():
         if counts:
             n = sum(counts.values())
-            print(f"kubedistill train: {n} {split} {'pair is' if n == 1 else 'pairs are'} longer than max_length "
-                  f"{max_length} tokens and are left out ({_by_family(counts, 6)}); raise max_length to keep them",
-                  file=sys.stderr)
+            one = n == 1
+            print(f"kubedistill train: {n} {split} {'pair is' if one else 'pairs are'} longer than max_length "
+                  f"{max_length} tokens and {'is' if one else 'are'} left out ({_by_family(counts, 6)}); raise "
+                  f"max_length to keep {'it' if one else 'them'}", file=sys.stderr)
 
 
 def schedule(step: int, total: int, warmup: int) -> float:
