@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from kubedistill.context.spec import ObjectSpec, TaskSpec
 from kubedistill.verify import cron
+
+T = TypeVar("T")
 
 WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"})
 SCALABLE = frozenset({"Deployment", "StatefulSet", "ReplicaSet"})
@@ -78,12 +81,14 @@ _PLAIN_WORDS: dict[str, frozenset[str]] = {
 }
 """Kind names that are also plain English count in lower case only after these words, so "the pods", "a web
 service's users" or "in the prod namespace" add nothing; written as the kind ("Service") they always count."""
-_NAMED_BACKEND = re.compile(r"(?:\bto|\bfrom|\bvia|\bthrough|\btargets?|\btargeting|\bagainst|\bbound\s+to)\s+"
-                            r"(?:the|my|our|your|their)\s+[`\"']?[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?[`\"']?\s+$", re.I)
 _KIND = re.compile(r"(?<![-\w./:])(?:" + "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _KIND_PATTERNS.items())
                    + r")(?![-\w])", re.I)  # not inside a name: "ingress-nginx", "web-hpa", "BACKEND_SERVICE"
 
 _NAME = r"[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?"
+_PRENAME = rf"\b(?:the|my|our|your|their)\s+[`\"']?({_NAME})[`\"']?\s+$"
+"""A name before the kind, after a definite article or possessive ("the config-backup service account")."""
+_NAMED_BACKEND = re.compile(r"(?:\bto|\bfrom|\bvia|\bthrough|\btargets?|\btargeting|\bagainst|\bbound\s+to)\s+"
+                            + _PRENAME, re.I)
 _NAMED = re.compile(rf"^[\s,:]*(?:-\s+)?(?:(?:that\s+is\s+|which\s+is\s+)?(?:named|called)|with\s+the\s+name"
                     rf"|with\s+name|name[:=]?)"
                     rf"\s+[`\"']?({_NAME})[`\"']?(?![-\w:])", re.I)
@@ -394,7 +399,7 @@ def _mentions(text: str) -> list[_Mention]:
         if _NEGATED.search(before):
             continue
         # "running as the config-backup service account": a name before the kind, after a definite article
-        prenamed = re.search(rf"\b(?:the|my|our|your|their)\s+[`\"']?({_NAME})[`\"']?\s+$", before)
+        prenamed = re.search(_PRENAME, before)
         cue_zone = before[: prenamed.start(1)] if prenamed else before
         if prenamed and (prenamed[1].lower() in _NOT_PRENAMES or not (
                 _REF_CUE.search(cue_zone) or "-" in prenamed[1] or any(c.isdigit() for c in prenamed[1]))):
@@ -425,7 +430,7 @@ def _describe(obj: ObjectSpec, part: str) -> None:
     """Read the values ``part`` of the request states about ``obj``."""
     kind = obj.kind
     if kind not in CLUSTER_SCOPED and obj.namespace is None and (m := _NAMESPACE.search(part)):
-        name = next(g for g in m.groups() if g)
+        name = _group(m)
         if name.lower() not in _STOP | {"same", "target", "given", "current", "your", "my", "our", "their"}:
             obj.namespace = name
     for m in _LABEL.finditer(part):
@@ -448,8 +453,7 @@ def _describe(obj: ObjectSpec, part: str) -> None:
         for m in _SECRET_ENTRY.finditer(part):  # "holding password=admin": a Secret's entries are lower-case too
             if re.search(r"\blabel", part[max(0, m.start() - 40): m.start()], re.I):
                 continue  # "labeled app=web and tier=db": labels, not entries
-            value = m[2][1:-1] if m[2][0] in "\"'" else m[2].rstrip(".,;:?!)")
-            obj.fields.setdefault(f"/stringData/{m[1]}", value)
+            obj.fields.setdefault(f"/stringData/{m[1]}", _unquote(m[2]))
     elif kind == "NetworkPolicy":
         _policy(obj, part)
     elif kind == "ResourceQuota":
@@ -461,10 +465,10 @@ def _describe(obj: ObjectSpec, part: str) -> None:
             obj.host = m[1].lower()
         if m := _PATH.search(part):
             obj.path = (m[1] or m[2]).rstrip(".")
-        ports = {int(m[1]) for m in _BACKEND_PORT.finditer(part)}
+        port = _only(int(m[1]) for m in _BACKEND_PORT.finditer(part))
         standalone = set(re.findall(r"(?<![\w./:-])/[\w./-]*", part))  # "/api and /web": two, whatever the cue
-        if len(standalone) <= 1 and len(ports) == 1:  # one rule, one path: which backend the port is for is clear
-            obj.fields.setdefault("/spec/rules/0/http/paths/0/backend/service/port/number", ports.pop())
+        if len(standalone) <= 1 and port is not None:  # one rule, one path: which backend the port is for is clear
+            obj.fields.setdefault("/spec/rules/0/http/paths/0/backend/service/port/number", port)
     if kind in ("PersistentVolumeClaim", "StatefulSet"):
         if m := _STORAGE.search(part) or (_SIZE.search(part) if kind == "PersistentVolumeClaim" else None):
             obj.storage = _quantity(m[1] or m[3], m[2] or m[4])
@@ -478,7 +482,7 @@ def _workload(obj: ObjectSpec, part: str) -> None:
     if obj.image is None:
         obj.image = next(_images(part), None)
     if obj.kind in SCALABLE and obj.replicas is None and (m := _REPLICAS.search(part)):
-        value = next(g for g in m.groups() if g)
+        value = _group(m)
         obj.replicas = int(_NUMBER_WORDS.get(value.lower(), value))
     # "exposed on port 80", "expose it on port 80": the Service's port; "exposing port 8080": the container's
     # ("exposing port 80 through a LoadBalancer": the Service's again)
@@ -503,6 +507,28 @@ def _workload(obj: ObjectSpec, part: str) -> None:
         _job_fields(obj, part)
 
 
+def _group(m: re.Match) -> str:
+    """The first group a match filled: the patterns' alternatives each capture the same value."""
+    return next(g for g in m.groups() if g)
+
+
+def _pair(m: re.Match) -> tuple[str, str]:
+    """The (key, value) of a label a match filled, whichever alternative matched."""
+    key, value = [g for g in m.groups() if g][:2]
+    return key, value
+
+
+def _only(found: Iterable[T]) -> T | None:
+    """The one distinct value found, or None: two differing values state no clear one."""
+    values = set(found)
+    return values.pop() if len(values) == 1 else None
+
+
+def _unquote(value: str) -> str:
+    """A quoted value without its quotes; an unquoted one without the sentence's punctuation after it."""
+    return value[1:-1] if value[0] in "\"'`" else value.rstrip(".,;:?!)")
+
+
 def _count(value: str) -> int:
     return int(_NUMBER_WORDS.get(value.lower(), value))
 
@@ -515,9 +541,9 @@ def _autoscaler(obj: ObjectSpec, part: str) -> None:
         numbers = [g for g in m.groups() if g]
         low, high = _count(numbers[0]), _count(numbers[1])
     if m := _MIN_REPLICAS.search(part):
-        low = _count(next(g for g in m.groups() if g))
+        low = _count(_group(m))
     if m := _MAX_REPLICAS.search(part):
-        high = _count(next(g for g in m.groups() if g))
+        high = _count(_group(m))
     if low is not None and (high is None or low <= high):
         obj.fields.setdefault("/spec/minReplicas", low)
     if high is not None and (low is None or low <= high):
@@ -529,7 +555,7 @@ def _budget(obj: ObjectSpec, part: str) -> None:
     found = {}
     for pointer, pattern in (("/spec/minAvailable", _MIN_AVAILABLE), ("/spec/maxUnavailable", _MAX_UNAVAILABLE)):
         if m := pattern.search(part):
-            value = re.sub(r"\s", "", next(g for g in m.groups() if g))
+            value = re.sub(r"\s", "", _group(m))
             found[pointer] = value if value.endswith("%") else _count(value)
     if len(found) == 1:
         obj.fields.update(found)
@@ -539,24 +565,23 @@ def _values(obj: ObjectSpec, part: str, patterns: dict[str, re.Pattern]) -> None
     """Each pointer's value where its pattern finds exactly one ("a CPU request quota of 8"; two differing
     values state no clear one)."""
     for pointer, pattern in patterns.items():
-        found = {next(g for g in m.groups() if g) for m in pattern.finditer(part)}
-        if len(found) == 1:
-            obj.fields.setdefault(pointer, found.pop())
+        if (value := _only(_group(m) for m in pattern.finditer(part))) is not None:
+            obj.fields.setdefault(pointer, value)
 
 
-def _selector(obj: ObjectSpec, part: str, prefix: str) -> None:
-    pairs = {(m[1] or m[3], m[2] or m[4]) for m in _SELECTED.finditer(part)}
-    if len(pairs) == 1:
-        key, value = pairs.pop()
-        obj.fields.setdefault(f"{prefix}/{_pointer(key)}", value)
+def _selector(obj: ObjectSpec, part: str, prefix: str, pattern: re.Pattern = _SELECTED) -> bool:
+    """The one label selector ``pattern`` finds, under ``prefix``; whether there was one."""
+    if (pair := _only(_pair(m) for m in pattern.finditer(part))) is None:
+        return False
+    obj.fields.setdefault(f"{prefix}/{_pointer(pair[0])}", pair[1])
+    return True
 
 
 def _job_fields(obj: ObjectSpec, part: str) -> None:
     """A Job's backoff limit; a CronJob's, and its concurrency policy ("never running two jobs at once")."""
     spec = "/spec/jobTemplate/spec" if obj.kind == "CronJob" else "/spec"
-    limits = {next(g for g in m.groups() if g) for m in _BACKOFF.finditer(part)}
-    if len(limits) == 1:
-        obj.fields.setdefault(f"{spec}/backoffLimit", int(limits.pop()))
+    if (limit := _only(_group(m) for m in _BACKOFF.finditer(part))) is not None:
+        obj.fields.setdefault(f"{spec}/backoffLimit", int(limit))
     if obj.kind == "CronJob" and (m := _CONCURRENCY.search(part)):
         obj.fields.setdefault("/spec/concurrencyPolicy", (m[1] or "forbid").capitalize())
 
@@ -571,17 +596,10 @@ def _policy(obj: ObjectSpec, part: str) -> None:
     names a destination, not the pods the policy selects."""
     if _EGRESS.search(part):
         return
-    targets = {(m[1], m[2]) for m in _POLICY_TARGET.finditer(part)}
-    sources = {(m[1] or m[3], m[2] or m[4]) for m in _POLICY_SOURCE.finditer(part)}
-    if len(targets) == 1:
-        key, value = targets.pop()
-        obj.fields.setdefault(f"/spec/podSelector/matchLabels/{_pointer(key)}", value)
-    if len(sources) == 1:
-        key, value = sources.pop()
-        obj.fields.setdefault(f"/spec/ingress/0/from/0/podSelector/matchLabels/{_pointer(key)}", value)
-        ports = {int(m[1]) for m in _POLICY_PORT.finditer(part)}
-        if len(ports) == 1:
-            obj.fields.setdefault("/spec/ingress/0/ports/0/port", ports.pop())
+    _selector(obj, part, "/spec/podSelector/matchLabels", _POLICY_TARGET)
+    sourced = _selector(obj, part, "/spec/ingress/0/from/0/podSelector/matchLabels", _POLICY_SOURCE)
+    if sourced and (port := _only(int(m[1]) for m in _POLICY_PORT.finditer(part))) is not None:
+        obj.fields.setdefault("/spec/ingress/0/ports/0/port", port)  # the one rule's port, when it has one source
 
 
 def _data(obj: ObjectSpec, part: str, root: str) -> None:
@@ -591,8 +609,7 @@ def _data(obj: ObjectSpec, part: str, root: str) -> None:
         if m[1] not in _NOT_ENV and value:
             obj.fields.setdefault(f"{root}/{m[1]}", value)
     for m in _DATA_KEY.finditer(part):
-        value = m[2][1:-1] if m[2][0] in "\"'`" else m[2].rstrip(".,;:?!)")
-        obj.fields.setdefault(f"{root}/{m[1]}", value)
+        obj.fields.setdefault(f"{root}/{m[1]}", _unquote(m[2]))
 
 
 def _images(part: str) -> Iterator[str]:
@@ -618,7 +635,7 @@ def _service(obj: ObjectSpec, part: str) -> None:
             obj.fields.setdefault("/spec/externalName", m[1].lower())
     targets = list(_TARGET_PORT.finditer(part))
     for m in targets:
-        port = int(next(g for g in m.groups() if g))
+        port = int(_group(m))
         if port not in obj.target_ports and port <= 65535:
             obj.target_ports.append(port)
     rest = part
