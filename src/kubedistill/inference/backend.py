@@ -85,30 +85,41 @@ def adapter_dir(path: str) -> Path:
     return root / "adapter" if (root / "adapter" / "adapter_config.json").exists() else root
 
 
-def check_adapter_finite(path: str | Path) -> Path:
-    """The adapter folder of ``path``, refused when any of its tensors holds NaN or infinity.
+def non_finite(tensors: Any) -> list[str]:
+    """The names of the floating-point tensors among (name, tensor) pairs that hold NaN or infinity."""
+    import torch
+
+    return [name for name, tensor in tensors
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+
+
+def read_adapter(folder: Path) -> dict[str, Any]:
+    """The tensors of the adapter in ``folder``, refused when the file is damaged or any of them holds NaN or
+    infinity.
 
     A run that diverged leaves such an adapter (every LoRA weight NaN after one non-finite update); loaded, it
     turns every answer into garbage with no error anywhere, and a second training stage started from it trains
     NaN too (both seen on a GPU run here before ``fit`` learned to skip non-finite steps)."""
-    import torch
     from safetensors.torch import load_file
 
-    folder = adapter_dir(str(path))
     weights = folder / "adapter_model.safetensors"
-    if not weights.is_file():
-        return folder  # a format this check does not read (peft's .bin): peft itself reports what is missing
     try:
         tensors = load_file(str(weights))
     except Exception as exc:  # safetensors raises its own error type for a damaged or truncated file
         raise UserError(f"adapter {weights}: cannot read it ({str(exc).splitlines()[0]})",
                         "the file is damaged or incomplete; copy or train it again") from None
-    bad = [name for name, tensor in tensors.items()
-           if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
-    if bad:
+    if bad := non_finite(tensors.items()):
         raise UserError(f"adapter {folder}: {len(bad)} tensors hold NaN or infinity, e.g. {sorted(bad)[0]}",
                         "the training run that wrote it diverged; train it again (kubedistill train skips "
                         "non-finite steps and stops when they repeat)")
+    return tensors
+
+
+def check_adapter_finite(path: str | Path) -> Path:
+    """The adapter folder of ``path`` once ``read_adapter`` accepts it (a backend then loads it its own way)."""
+    folder = adapter_dir(str(path))
+    if (folder / "adapter_model.safetensors").is_file():  # not peft's older .bin: peft reports what is missing
+        read_adapter(folder)
     return folder
 
 

@@ -219,16 +219,15 @@ def load_adapter(model: Any, config: TrainConfig) -> Path:
     """Copy the weights of ``config.init_adapter`` into the fresh LoRA of ``model``; every LoRA tensor must be
     found, so a partial load can never pass for continued training."""
     from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
 
-    from kubedistill.inference.backend import adapter_dir, check_adapter_finite
+    from kubedistill.inference.backend import adapter_dir, read_adapter
 
     folder = adapter_dir(config.init_adapter)
     if not (folder / "adapter_config.json").is_file() or not (folder / "adapter_model.safetensors").is_file():
         raise UserError(f"init_adapter: no adapter at {config.init_adapter}",
                         "give the adapter/ folder that kubedistill train wrote (adapter_config.json and "
                         "adapter_model.safetensors)")
-    check_adapter_finite(folder)
+    tensors = read_adapter(folder)  # read once: checked, then loaded
     saved = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
     wanted = {"r": config.lora.r, "lora_alpha": config.lora.alpha,
               "target_modules": sorted(config.lora.target_modules)}
@@ -238,7 +237,7 @@ def load_adapter(model: Any, config: TrainConfig) -> Path:
         raise UserError(f"init_adapter {folder}: its LoRA settings {found} differ from this config's {wanted}",
                         "set lora.r, lora.alpha and lora.target_modules to the adapter's")
     try:
-        result = set_peft_model_state_dict(model, load_file(str(folder / "adapter_model.safetensors")))
+        result = set_peft_model_state_dict(model, tensors)
     except RuntimeError as exc:  # shape mismatch: an adapter of another base model
         raise UserError(f"init_adapter {folder} does not fit {config.model}: {str(exc).splitlines()[0]}") from exc
     missing = [k for k in getattr(result, "missing_keys", []) if "lora_" in k]
@@ -503,7 +502,9 @@ def save(model: Any, tokenizer: Any, config: TrainConfig, corpus: Path, out: Pat
     import torch
     import transformers
 
-    bad = [name for name, p in model.named_parameters() if p.requires_grad and not bool(torch.isfinite(p).all())]
+    from kubedistill.inference.backend import non_finite
+
+    bad = non_finite((name, p) for name, p in model.named_parameters() if p.requires_grad)
     if bad:  # skipped steps cannot cause this; a run resumed from a checkpoint written before they existed can
         raise UserError(f"the trained adapter holds NaN or infinity ({len(bad)} tensors, e.g. {bad[0]}); it was "
                         "not saved", "resume from an earlier checkpoint (kept under checkpoints/) or train again")
