@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import warnings
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -116,3 +118,27 @@ def test_a_directory_without_manifests_is_an_error(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     run = kubedistill("validate", str(tmp_path))
     assert run.returncode == 2 and "no *.yaml" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("progress,expect_enabled", [(False, False), (True, True)])
+def test_library_progress_bars_follow_the_progress_choice(monkeypatch, progress, expect_enabled):
+    """Off a terminal (or with --no-progress) the transformers loading bars would fill a log with carriage
+    returns; with --progress they stay."""
+
+    from transformers.utils import logging as hf_logging
+
+    from kubedistill.__main__ import quiet_libraries
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    hf_logging.enable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            quiet_libraries(progress)
+            assert hf_logging.is_progress_bar_enabled() is expect_enabled
+            assert ("HF_HUB_DISABLE_PROGRESS_BARS" in os.environ) is not expect_enabled
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.warn("`is_gradient_checkpointing` is deprecated and will be removed in v6.", FutureWarning,
+                              stacklevel=1)
+                warnings.warn("another deprecation", FutureWarning, stacklevel=1)
+            assert [str(w.message) for w in seen] == ["another deprecation"]
+    finally:
+        hf_logging.enable_progress_bar()

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import warnings
 from typing import Any
 
 from kubedistill import __version__
@@ -54,6 +56,17 @@ def build_parser(verbs: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_libraries(progress: bool | None) -> None:
+    """Let the libraries' own output follow our ``--progress`` choice: without it (or off a terminal) the
+    Hugging Face loading bars are switched off too, so a log holds our lines, not hundreds of carriage returns.
+    peft's use of a property transformers deprecated says nothing a user can act on, so it is not shown."""
+    if not (sys.stderr.isatty() if progress is None else progress):
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when transformers is first imported
+        if "transformers" in sys.modules:  # already imported (a test, an embedding program): tell it directly
+            importlib.import_module("transformers.utils.logging").disable_progress_bar()
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     chosen = [a for a in argv if a in VERBS][:1]
@@ -62,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verb:
         parser.print_help(sys.stderr)
         return 2
+    quiet_libraries(getattr(args, "progress", None))
     try:
         return _verb_module(args.verb).run(args)
     except UserError as exc:
