@@ -124,7 +124,6 @@ def test_a_directory_without_manifests_is_an_error(tmp_path):
 def test_library_progress_bars_follow_the_progress_choice(monkeypatch, progress, expect_enabled):
     """Off a terminal (or with --no-progress) the transformers loading bars would fill a log with carriage
     returns; with --progress they stay."""
-
     from transformers.utils import logging as hf_logging
 
     from kubedistill.__main__ import quiet_libraries

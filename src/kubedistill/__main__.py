@@ -19,6 +19,7 @@ from typing import Any
 
 from kubedistill import __version__
 from kubedistill.errors import UserError
+from kubedistill.progress import wanted
 
 # verb -> (help, module with add_arguments(parser) and run(args)); modules load only when their verb runs,
 # so `kubedistill validate` does not pay for the teachers' imports.
@@ -60,7 +61,7 @@ def quiet_libraries(progress: bool | None) -> None:
     """Let the libraries' own output follow our ``--progress`` choice: without it (or off a terminal) the
     Hugging Face loading bars are switched off too, so a log holds our lines, not hundreds of carriage returns.
     peft's use of a property transformers deprecated says nothing a user can act on, so it is not shown."""
-    if not (sys.stderr.isatty() if progress is None else progress):
+    if not wanted(progress):
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when transformers is first imported
         if "transformers" in sys.modules:  # already imported (a test, an embedding program): tell it directly
             importlib.import_module("transformers.utils.logging").disable_progress_bar()

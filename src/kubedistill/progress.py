@@ -8,11 +8,16 @@ import time
 from typing import TextIO
 
 
+def wanted(choice: bool | None, stream: TextIO | None = None) -> bool:
+    """Whether progress is shown: as asked, else when the stream (stderr by default) is a terminal."""
+    return (stream or sys.stderr).isatty() if choice is None else choice
+
+
 class Progress:
     def __init__(self, label: str, total: int | None = None, stream: TextIO | None = None,
                  enabled: bool | None = None, every: float = 0.5) -> None:
         self.label, self.total, self.stream = label, total, stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.enabled = wanted(enabled, self.stream)
         self.every, self.count, self.start, self.last = every, 0, time.monotonic(), 0.0
 
     def advance(self, n: int = 1, note: str = "") -> None:
