@@ -141,3 +141,42 @@ def test_library_progress_bars_follow_the_progress_choice(monkeypatch, progress,
             assert [str(w.message) for w in seen] == ["another deprecation"]
     finally:
         hf_logging.enable_progress_bar()
+
+
+class OutOfMemoryError(RuntimeError):
+    """Stands in for torch.OutOfMemoryError (a RuntimeError of that name), so this test needs no GPU."""
+
+
+@pytest.mark.parametrize("exc, said", [
+    (OutOfMemoryError("CUDA out of memory. Tried to allocate 3.22 GiB.\nmore"),
+     "CUDA out of memory. Tried to allocate 3.22 GiB."),
+    (RuntimeError("CUDA error: out of memory"), "CUDA error: out of memory"),
+    (MemoryError(), "MemoryError"),
+])
+def test_out_of_memory_is_a_message_with_a_hint_not_a_traceback(monkeypatch, capsys, exc, said):
+    import types
+
+    import kubedistill.__main__ as cli
+
+    def run(args):
+        raise exc
+
+    fake = types.SimpleNamespace(add_arguments=lambda parser: None, run=run)
+    monkeypatch.setattr(cli, "_verb_module", lambda verb: fake)
+    assert cli.main(["eval"]) == 3
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == f"kubedistill eval: error: out of memory: {said}"
+    assert "lower --batch-size" in err and "Traceback" not in err
+
+
+def test_other_runtime_errors_still_raise(monkeypatch):
+    import types
+
+    import kubedistill.__main__ as cli
+
+    def run(args):
+        raise RuntimeError("shape mismatch")
+
+    monkeypatch.setattr(cli, "_verb_module", lambda verb: types.SimpleNamespace(add_arguments=lambda p: None, run=run))
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        cli.main(["eval"])

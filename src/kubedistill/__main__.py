@@ -18,7 +18,7 @@ import warnings
 from typing import Any
 
 from kubedistill import __version__
-from kubedistill.errors import UserError
+from kubedistill.errors import EXIT_MEMORY, MEMORY_HINT, UserError, out_of_memory
 from kubedistill.progress import wanted
 
 # verb -> (help, module with add_arguments(parser) and run(args)); modules load only when their verb runs,
@@ -46,8 +46,9 @@ def _verb_module(verb: str) -> Any:
 
 
 def build_parser(verbs: list[str] | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kubedistill", description=__doc__.split("\n")[0] if __doc__ else None,
-                                     epilog="exit codes: 0 ok, 1 findings, 2 usage or unreadable input")
+    parser = argparse.ArgumentParser(
+        prog="kubedistill", description=__doc__.split("\n")[0] if __doc__ else None,
+        epilog="exit codes: 0 ok, 1 findings, 2 usage or unreadable input, 3 out of memory")
     parser.add_argument("--version", action="version", version=f"kubedistill {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     for verb, (help_text, _) in VERBS.items():
@@ -87,6 +88,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except (MemoryError, RuntimeError) as exc:
+        if not out_of_memory(exc):
+            raise
+        said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(f"kubedistill {args.verb}: error: out of memory: {said}\nhint: {MEMORY_HINT}", file=sys.stderr)
+        return EXIT_MEMORY
 
 
 if __name__ == "__main__":
