@@ -22,6 +22,7 @@ from typing import Any
 
 from kubedistill.context.request import read_request
 from kubedistill.context.spec import TaskSpec
+from kubedistill.errors import out_of_memory
 from kubedistill.inference.backend import Backend
 from kubedistill.inference.repair import DEFAULT_REPAIR_STYLE, Outcome, solve
 from kubedistill.prompts import system_prompt
@@ -165,6 +166,10 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # never a traceback to a client
+        if out_of_memory(exc):  # the model could not hold this request now: a client can retry, or ask less
+            return error_response(ApiError(
+                503, "the server ran out of memory generating this answer; retry later or with a smaller max_tokens",
+                "server_error", code="out_of_memory", headers={"Retry-After": "1"}))
         return error_response(ApiError(500, "internal error while serving the request", "server_error"))
 
     @app.exception_handler(404)
