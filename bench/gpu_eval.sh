@@ -8,7 +8,7 @@
 #   bash bench/gpu_eval.sh DEADLINE_S RUN ...        e.g. bash bench/gpu_eval.sh 240 r16-s2 r32-s2 r64-s2
 #
 # Each evaluation of the 0.5B base holds about 17 GB of GPU memory at batch 200: four fit on an 80 GB H100, a fifth
-# and sixth ran out of memory (2026-11-27: five adapters side by side in 214 s, two in 157 s).
+# and sixth ran out of memory (2026-11-27: six started, four finished side by side in 214 s; the other two then took 157 s).
 # T (where the adapters are, default /root/t) and EXTRA (more eval options, e.g. --limit 2) are for trying it out.
 # Comes back under $OUT: log.txt and eval.tar (each run's summary.json, report.md, results.jsonl and log).
 set -u
