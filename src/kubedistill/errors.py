@@ -21,8 +21,8 @@ class UserError(Exception):
         return self.message + (f"\nhint: {self.hint}" if self.hint else "")
 
 
-MEMORY_HINT = ("lower --batch-size or -j (eval, generate, serve), or batch_size / max_length (train), or run on a "
-               "machine with more memory")
+MEMORY_HINT = ("lower --batch-size or -j (eval), --concurrency or --max-new-tokens (serve, generate), batch_size or "
+               "max_length (train, pipeline configs), or run on a machine with more memory")
 
 
 def out_of_memory(exc: BaseException) -> bool:
