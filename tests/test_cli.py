@@ -147,13 +147,8 @@ class OutOfMemoryError(RuntimeError):
     """Stands in for torch.OutOfMemoryError (a RuntimeError of that name), so this test needs no GPU."""
 
 
-@pytest.mark.parametrize("exc, said", [
-    (OutOfMemoryError("CUDA out of memory. Tried to allocate 3.22 GiB.\nmore"),
-     "CUDA out of memory. Tried to allocate 3.22 GiB."),
-    (RuntimeError("CUDA error: out of memory"), "CUDA error: out of memory"),
-    (MemoryError(), "MemoryError"),
-])
-def test_out_of_memory_is_a_message_with_a_hint_not_a_traceback(monkeypatch, capsys, exc, said):
+def _verb_raising(monkeypatch, exc):
+    """Every verb's module replaced by one whose run raises ``exc``: main's handling is what is under test."""
     import types
 
     import kubedistill.__main__ as cli
@@ -161,8 +156,18 @@ def test_out_of_memory_is_a_message_with_a_hint_not_a_traceback(monkeypatch, cap
     def run(args):
         raise exc
 
-    fake = types.SimpleNamespace(add_arguments=lambda parser: None, run=run)
-    monkeypatch.setattr(cli, "_verb_module", lambda verb: fake)
+    monkeypatch.setattr(cli, "_verb_module", lambda verb: types.SimpleNamespace(add_arguments=lambda p: None, run=run))
+    return cli
+
+
+@pytest.mark.parametrize("exc, said", [
+    (OutOfMemoryError("CUDA out of memory. Tried to allocate 3.22 GiB.\nmore"),
+     "CUDA out of memory. Tried to allocate 3.22 GiB."),
+    (RuntimeError("CUDA error: out of memory"), "CUDA error: out of memory"),
+    (MemoryError(), "MemoryError"),
+])
+def test_out_of_memory_is_a_message_with_a_hint_not_a_traceback(monkeypatch, capsys, exc, said):
+    cli = _verb_raising(monkeypatch, exc)
     assert cli.main(["eval"]) == 3
     err = capsys.readouterr().err
     assert err.splitlines()[0] == f"kubedistill eval: error: out of memory: {said}"
@@ -170,13 +175,6 @@ def test_out_of_memory_is_a_message_with_a_hint_not_a_traceback(monkeypatch, cap
 
 
 def test_other_runtime_errors_still_raise(monkeypatch):
-    import types
-
-    import kubedistill.__main__ as cli
-
-    def run(args):
-        raise RuntimeError("shape mismatch")
-
-    monkeypatch.setattr(cli, "_verb_module", lambda verb: types.SimpleNamespace(add_arguments=lambda p: None, run=run))
+    cli = _verb_raising(monkeypatch, RuntimeError("shape mismatch"))
     with pytest.raises(RuntimeError, match="shape mismatch"):
         cli.main(["eval"])

@@ -209,24 +209,24 @@ def test_unknown_routes_and_methods_are_errors_not_tracebacks():
         assert reply.status_code == 405 and "error" in reply.json()
 
 
-class OutOfMemory(Scripted):
-    def generate(self, messages, max_new_tokens, temperature=0.0, seed=0, on_text=None):
-        raise RuntimeError("CUDA error: out of memory")  # what torch raises when a kernel cannot allocate
+class Failing(Scripted):
+    def __init__(self, error):
+        super().__init__([GOOD])
+        self.error = error
 
-
-class Broken(Scripted):
     def generate(self, messages, max_new_tokens, temperature=0.0, seed=0, on_text=None):
-        raise RuntimeError("shape mismatch")
+        raise self.error
 
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_out_of_memory_is_a_503_to_retry_and_other_failures_a_500(stream):
     body = {"messages": [{"role": "user", "content": "a ConfigMap"}], "stream": stream}
-    with serving(OutOfMemory([GOOD])) as (url, _):
+    oom = RuntimeError("CUDA error: out of memory")  # what torch raises when a kernel cannot allocate
+    with serving(Failing(oom)) as (url, _):
         reply = httpx.post(url + "/v1/chat/completions", json=body)
     assert reply.status_code == 503 and reply.headers["retry-after"] == "1"
     assert reply.json()["error"]["code"] == "out_of_memory" and "max_tokens" in reply.json()["error"]["message"]
-    with serving(Broken([GOOD])) as (url, _):
+    with serving(Failing(RuntimeError("shape mismatch"))) as (url, _):
         reply = httpx.post(url + "/v1/chat/completions", json=body)
     assert reply.status_code == 500 and reply.json()["error"]["message"] == "internal error while serving the request"
 
