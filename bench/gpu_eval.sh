@@ -12,6 +12,7 @@
 # T (where the adapters are, default /root/t) and EXTRA (more eval options, e.g. --limit 2) are for trying it out.
 # Comes back under $OUT: log.txt and eval.tar (each run's summary.json, report.md, results.jsonl and log).
 set -u
+[ $# -ge 2 ] || { echo "usage: bash bench/gpu_eval.sh DEADLINE_S RUN ..." >&2; exit 2; }
 start=$(date +%s)
 deadline=$1; shift
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/src:/root/site HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false

@@ -41,6 +41,7 @@
 # W (where the pieces are, default /root/w) and EXTRA (more overrides, e.g. max_steps=2 for a dry run on a
 # CPU) are for trying the script out.
 set -u
+[ $# -ge 2 ] || { echo "usage: bash bench/gpu_stages.sh DEADLINE_S NAME:R[:ALPHA[:OVERRIDE,...]] ..." >&2; exit 2; }
 start=$(date +%s)
 deadline=$1; shift
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/src:/root/site HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
