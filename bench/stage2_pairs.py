@@ -5,6 +5,7 @@ one-epoch student's misses are single dropped requirements in long bundles.
     kubedistill corpus build --config configs/corpus/default.yaml --input runs/sources/pairs.jsonl \\
         --out runs/corpus-all split.train=-1          # the same test/validation, train = every other pair
     python bench/stage2_pairs.py --all runs/corpus-all --seen runs/corpus --n 300 --out runs/corpus-stage2
+    python bench/stage2_pairs.py --all runs/corpus-all --seen runs/corpus --pick memory --out runs/corpus-memory
 
 The test and validation splits are copied unchanged (the build assigns them before train, with the same seed),
 so the second stage can be evaluated on exactly the first stage's 200 test tasks; the script checks that.
@@ -33,20 +34,55 @@ def requirements(spec: dict | None) -> int:
     return total
 
 
+def memory_phrasing(spec: dict | None) -> str:
+    """How a task states memory: 'limit' (a limit alone: "limited to 1Gi of memory"), 'both', 'request' (a request
+    alone) or '' (none). The offline teacher writes a request alone about three times as often as a limit alone, and
+    the students answer a limit alone with the request-alone pattern (request X, limit 2X)."""
+    kinds = set()
+    for obj in (spec or {}).get("objects", []):
+        limit = (obj.get("limits") or {}).get("memory")
+        request = (obj.get("requests") or {}).get("memory")
+        kinds.add("both" if limit and request else "limit" if limit else "request" if request else "")
+    for kind in ("limit", "both", "request"):
+        if kind in kinds:
+            return kind
+    return ""
+
+
+def memory_balanced(rows: list[dict], n: int) -> list[dict]:
+    """Every unseen pair that states a memory limit (alone or with a request), then as many request-alone pairs
+    as limit-alone ones, so the stage sees the rarer phrasing at least as often as the commoner; capped at n."""
+    by_kind: dict[str, list[dict]] = {"limit": [], "both": [], "request": []}
+    for row in rows:
+        kind = memory_phrasing(row.get("spec"))
+        if kind:
+            by_kind[kind].append(row)
+    for group in by_kind.values():
+        group.sort(key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
+    chosen = by_kind["limit"] + by_kind["both"] + by_kind["request"][: len(by_kind["limit"])]
+    chosen.sort(key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
+    return chosen[:n]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--all", required=True, type=Path, help="a corpus built with split.train=-1")
     parser.add_argument("--seen", required=True, type=Path, help="the first stage's corpus")
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--pick", choices=("rich", "memory"), default="rich",
+                        help="rich: most requirements first; memory: memory-limit phrasings balanced (memory_balanced)")
     args = parser.parse_args()
     for split in ("test", "validation"):
         if (args.all / "data" / f"{split}.jsonl").read_bytes() != (args.seen / "data" / f"{split}.jsonl").read_bytes():
             raise SystemExit(f"{split} splits differ between {args.all} and {args.seen}: not the same build")
     seen = {row["id"] for row in read_split(args.seen, "train")}
     unseen = [row for row in read_split(args.all, "train") if row["id"] not in seen]
-    unseen.sort(key=lambda r: (-requirements(r.get("spec")), hashlib.sha256(r["id"].encode()).hexdigest()))
-    chosen = unseen[: args.n]
+    if args.pick == "memory":
+        chosen = memory_balanced(unseen, args.n)
+    else:
+        unseen.sort(key=lambda r: (-requirements(r.get("spec")), hashlib.sha256(r["id"].encode()).hexdigest()))
+        chosen = unseen[: args.n]
     data = args.out / "data"
     data.mkdir(parents=True, exist_ok=True)
     (data / "train.jsonl").write_text("".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n"
@@ -54,7 +90,8 @@ def main() -> None:
     for split in ("validation", "test"):
         shutil.copyfile(args.seen / "data" / f"{split}.jsonl", data / f"{split}.jsonl")
     families = Counter(row.get("family") or "" for row in chosen)
-    print(json.dumps({"unseen": len(unseen), "chosen": len(chosen),
+    phrasing = Counter(memory_phrasing(row.get("spec")) or "none" for row in chosen)
+    print(json.dumps({"unseen": len(unseen), "chosen": len(chosen), "memory": dict(phrasing),
                       "min_requirements": requirements(chosen[-1].get("spec")) if chosen else None,
                       "families": dict(families.most_common())}))
 
