@@ -15,7 +15,7 @@ from kubedistill.context.spec import ObjectSpec, TaskSpec
 from kubedistill.errors import UserError
 from kubedistill.evaluation import cloudeval
 from kubedistill.evaluation.metrics import level_pass_rates, wilson
-from kubedistill.evaluation.report import compare
+from kubedistill.evaluation.report import adapter_label, compare
 from kubedistill.evaluation.run import EvalConfig, evaluate
 from kubedistill.inference.backend import Generation
 from kubedistill.inference.repair import solve
@@ -290,6 +290,13 @@ def test_compare_tabulates_runs_and_draws_the_trajectory(tmp_path):
     rows = table.splitlines()
     assert "| plain |" in rows[2] and "| 0.0% |" in rows[2] and "| strict |" in rows[3] and "| 100.0% |" in rows[3]
     assert (tmp_path / "cmp" / "trajectory.png").exists()
+
+
+def test_compare_names_an_adapter_by_its_training_run():
+    assert adapter_label("runs/train-r16/adapter") == "train-r16/adapter"
+    assert adapter_label("runs/train-r16") == "train-r16"
+    assert adapter_label("adapter") == "adapter"
+    assert adapter_label("") == "-"
 
 
 def test_the_tiny_real_model_runs_end_to_end_through_transformers(tiny_model, tmp_path):

@@ -102,6 +102,15 @@ def load_summary(run: str | Path) -> dict:
         raise UserError(f"{path}: not valid JSON ({exc})") from None
 
 
+def adapter_label(adapter: str) -> str:
+    """The adapter as a table names it: its folder, or ``RUN/adapter`` for the ``adapter`` folder that
+    ``kubedistill train`` writes inside its run (every such adapter would otherwise read just 'adapter')."""
+    if not adapter:
+        return "-"
+    path = Path(adapter)
+    return f"{path.parent.name}/{path.name}" if path.name == "adapter" and path.parent.name else path.name
+
+
 def compare(runs: list[str], out: str | Path | None = None) -> str:
     """A Markdown table of several runs in the given order, and a trajectory plot when ``out`` is given."""
     if not runs:
@@ -112,7 +121,7 @@ def compare(runs: list[str], out: str | Path | None = None) -> str:
     for run, s in rows:
         c, rate = s["config"], s["full_pass_at_1"]
         lv = s["level_pass_rate"]
-        lines.append(f"| {run} | {c['model']} | {Path(c['adapter']).name if c['adapter'] else '-'} | {c['prompt']} | "
+        lines.append(f"| {run} | {c['model']} | {adapter_label(c['adapter'])} | {c['prompt']} | "
                      f"{c['max_new_tokens']} | {c['repair']} | {s['cases']} | {pct(rate['rate'])} | "
                      f"{pct(rate['ci95'][0])}-{pct(rate['ci95'][1])} | {pct(s['after_repair']['rate'])} | "
                      f"{pct(lv['L1'])} | {pct(lv['L2'])} | {pct(lv['L3'])} | {pct(lv['L4'])} |")
