@@ -6,6 +6,8 @@ one-epoch student's misses are single dropped requirements in long bundles.
         --out runs/corpus-all split.train=-1          # the same test/validation, train = every other pair
     python bench/stage2_pairs.py --all runs/corpus-all --seen runs/corpus --n 300 --out runs/corpus-stage2
     python bench/stage2_pairs.py --all runs/corpus-all --seen runs/corpus --pick memory --out runs/corpus-memory
+    python bench/stage2_pairs.py --all runs/corpus-all --seen runs/corpus --pick memory --rehearsal 138 \
+        --out runs/corpus-memory-rehearsal
 
 The test and validation splits are copied unchanged (the build assigns them before train, with the same seed),
 so the second stage can be evaluated on exactly the first stage's 200 test tasks; the script checks that.
@@ -49,9 +51,11 @@ def memory_phrasing(spec: dict | None) -> str:
     return ""
 
 
-def memory_balanced(rows: list[dict], n: int) -> list[dict]:
+def memory_balanced(rows: list[dict], n: int, rehearsal: int = 0) -> list[dict]:
     """Every unseen pair that states a memory limit (alone or with a request), then as many request-alone pairs
-    as limit-alone ones, so the stage sees the rarer phrasing at least as often as the commoner; capped at n."""
+    as limit-alone ones, so the stage sees the rarer phrasing at least as often as the commoner; capped at n.
+    ``rehearsal`` more pairs that state no memory, a uniform sample (sha256 order), keep the other families and
+    the reverse instructions in view: without them the stage fixed limits and broke CronJobs and reverse bundles."""
     by_kind: dict[str, list[dict]] = {"limit": [], "both": [], "request": []}
     for row in rows:
         kind = memory_phrasing(row.get("spec"))
@@ -60,8 +64,12 @@ def memory_balanced(rows: list[dict], n: int) -> list[dict]:
     for group in by_kind.values():
         group.sort(key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
     chosen = by_kind["limit"] + by_kind["both"] + by_kind["request"][: len(by_kind["limit"])]
+    chosen = sorted(chosen, key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())[:n]
+    others = sorted((row for row in rows if not memory_phrasing(row.get("spec"))),
+                    key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
+    chosen += others[:rehearsal]
     chosen.sort(key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
-    return chosen[:n]
+    return chosen
 
 
 def main() -> None:
@@ -72,6 +80,8 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--pick", choices=("rich", "memory"), default="rich",
                         help="rich: most requirements first; memory: memory-limit phrasings balanced (memory_balanced)")
+    parser.add_argument("--rehearsal", type=int, default=0,
+                        help="with --pick memory: this many more unseen pairs that state no memory, sampled uniformly")
     args = parser.parse_args()
     for split in ("test", "validation"):
         if (args.all / "data" / f"{split}.jsonl").read_bytes() != (args.seen / "data" / f"{split}.jsonl").read_bytes():
@@ -79,7 +89,7 @@ def main() -> None:
     seen = {row["id"] for row in read_split(args.seen, "train")}
     unseen = [row for row in read_split(args.all, "train") if row["id"] not in seen]
     if args.pick == "memory":
-        chosen = memory_balanced(unseen, args.n)
+        chosen = memory_balanced(unseen, args.n, args.rehearsal)
     else:
         unseen.sort(key=lambda r: (-requirements(r.get("spec")), hashlib.sha256(r["id"].encode()).hexdigest()))
         chosen = unseen[: args.n]

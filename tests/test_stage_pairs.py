@@ -54,6 +54,9 @@ def test_memory_balanced_keeps_every_limit_and_as_many_requests_as_limits():
     assert kinds == {"limit": 3, "both": 2, "request": 3}
     assert len({r["id"] for r in chosen}) == len(chosen)
     assert stage.memory_balanced(rows, 4) == chosen[:4]
+    rehearsed = stage.memory_balanced(rows, 100, rehearsal=2)
+    assert Counter(stage.memory_phrasing(r["spec"]) for r in rehearsed) == {**kinds, "": 2}
+    assert len(stage.memory_balanced(rows, 100, rehearsal=50)) == 8 + 5
 
 
 def test_cli_writes_the_memory_stage_and_keeps_test_and_validation(tmp_path):
