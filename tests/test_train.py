@@ -9,7 +9,7 @@ import pytest
 
 from kubedistill import prompts
 from kubedistill.errors import UserError
-from kubedistill.train.data import IGNORE, encode, length_grouped_order
+from kubedistill.train.data import IGNORE, encode, length_grouped_order, read_split
 from kubedistill.train.lora import LoraSettings, TrainConfig, fit
 
 torch = pytest.importorskip("torch", reason="pip install -e '.[train]'")
@@ -480,3 +480,18 @@ def test_emphasis_with_a_tokenizer_without_offsets_is_a_clear_error(tiny_model):
     assert encode(tokenizer, SPEC_PAIR, "strict", 2048) is not None  # the plain loss needs no offsets
     with pytest.raises(UserError, match="fast tokenizer"):
         encode(tokenizer, SPEC_PAIR, "strict", 2048, emphasis=2.0)
+
+
+@pytest.mark.parametrize("line, said", [
+    ("{not json", "not a JSON line"),
+    ("[1, 2]", "a training pair needs instruction and manifest"),
+    (json.dumps({"instruction": "a ConfigMap"}), "a training pair needs instruction and manifest"),
+])
+def test_a_bad_split_line_is_named_by_file_and_line(tmp_path, line, said):
+    good = json.dumps({"instruction": "a ConfigMap", "manifest": "kind: ConfigMap\n"})
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.jsonl").write_text(f"{good}\n\n{line}\n")
+    with pytest.raises(UserError, match=rf"train\.jsonl:3: {said}"):
+        read_split(tmp_path, "train")
+    (tmp_path / "data" / "train.jsonl").write_text(f"{good}\n\n{good}\n")
+    assert len(read_split(tmp_path, "train")) == 2

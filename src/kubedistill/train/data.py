@@ -19,10 +19,17 @@ def read_split(corpus: Path, split: str) -> list[dict]:
     path = corpus / "data" / f"{split}.jsonl"
     if not path.is_file():
         raise UserError(f"no {split} split at {path}", "build one with kubedistill corpus build")
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    for number, row in enumerate(rows, start=1):
-        if not row.get("instruction") or not row.get("manifest"):
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}:{number}: not a JSON line ({exc.msg})") from None
+        if not isinstance(row, dict) or not row.get("instruction") or not row.get("manifest"):
             raise UserError(f"{path}:{number}: a training pair needs instruction and manifest")
+        rows.append(row)
     return rows
 
 
