@@ -13,48 +13,41 @@ fix from noise; the teachers' other seeds give hundreds. The file is a task file
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stage2_pairs import memory_phrasing
+from kubedistill.errors import UserError
+from kubedistill.sources.store import read_pairs
+from kubedistill.train.data import read_split
+from stage2_pairs import hash_order, memory_phrasing
 
 FIELDS = ("id", "instruction", "spec", "family", "source", "manifest")
 
 
 def known_instructions(corpora: list[Path]) -> set[str]:
     """Every instruction in every split of these corpus builds: the probe must hold none of them."""
-    known: set[str] = set()
-    for corpus in corpora:
-        for path in sorted((corpus / "data").glob("*.jsonl")):
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    known.add(json.loads(line)["instruction"].strip())
-    return known
+    return {row["instruction"].strip() for corpus in corpora for split in ("train", "validation", "test")
+            for row in read_split(corpus, split)}
 
 
 def probe(pairs: list[Path], known: set[str], counts: dict[str, int]) -> list[dict]:
     """counts[kind] synthetic tasks of each memory phrasing, in a fixed order (sha256 of the id), unseen and unique."""
     pools: dict[str, list[dict]] = {kind: [] for kind in counts}
     seen = set(known)
-    for path in pairs:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            instruction = str(row.get("instruction") or "").strip()
-            if row.get("source") != "synthetic_direct" or row.get("error") or not row.get("spec"):
-                continue
-            if instruction in seen:
-                continue
-            kind = memory_phrasing(row["spec"])
-            if kind in pools:
-                pools[kind].append(row)
-                seen.add(instruction)
+    for row in read_pairs(*pairs):
+        instruction = str(row.get("instruction") or "").strip()
+        if row.get("source") != "synthetic_direct" or row.get("error") or not row.get("spec") or instruction in seen:
+            continue
+        kind = memory_phrasing(row["spec"])
+        if kind in pools:
+            pools[kind].append(row)
+            seen.add(instruction)
     chosen: list[dict] = []
     for kind, n in counts.items():
-        pool = sorted(pools[kind], key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
+        pool = sorted(pools[kind], key=hash_order)
         if len(pool) < n:
             raise SystemExit(f"only {len(pool)} unseen tasks state memory as {kind!r}; asked for {n}")
         chosen += [{key: row.get(key) for key in FIELDS} for row in pool[:n]]
@@ -70,8 +63,11 @@ def main() -> None:
     parser.add_argument("--request", type=int, default=15, help="tasks stating a memory request alone")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
-    rows = probe(args.pairs, known_instructions(args.exclude),
-                 {"limit": args.limit, "both": args.both, "request": args.request})
+    try:
+        rows = probe(args.pairs, known_instructions(args.exclude),
+                     {"limit": args.limit, "both": args.both, "request": args.request})
+    except (UserError, OSError) as exc:
+        raise SystemExit(f"memory_probe: error: {exc}") from None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     print(json.dumps({"tasks": len(rows), "memory": dict(Counter(memory_phrasing(r["spec"]) for r in rows)),

@@ -22,7 +22,13 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+from kubedistill.errors import UserError
 from kubedistill.train.data import read_split
+
+
+def hash_order(row: dict) -> str:
+    """A fixed order of pairs that depends on nothing but their ids (the sha256 of the id)."""
+    return hashlib.sha256(row["id"].encode()).hexdigest()
 
 
 def requirements(spec: dict | None) -> int:
@@ -56,20 +62,12 @@ def memory_balanced(rows: list[dict], n: int, rehearsal: int = 0) -> list[dict]:
     as limit-alone ones, so the stage sees the rarer phrasing at least as often as the commoner; capped at n.
     ``rehearsal`` more pairs that state no memory, a uniform sample (sha256 order), keep the other families and
     the reverse instructions in view: without them the stage fixed limits and broke CronJobs and reverse bundles."""
-    by_kind: dict[str, list[dict]] = {"limit": [], "both": [], "request": []}
-    for row in rows:
-        kind = memory_phrasing(row.get("spec"))
-        if kind:
-            by_kind[kind].append(row)
-    for group in by_kind.values():
-        group.sort(key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
+    by_kind: dict[str, list[dict]] = {"limit": [], "both": [], "request": [], "": []}
+    for row in sorted(rows, key=hash_order):
+        by_kind[memory_phrasing(row.get("spec"))].append(row)
     chosen = by_kind["limit"] + by_kind["both"] + by_kind["request"][: len(by_kind["limit"])]
-    chosen = sorted(chosen, key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())[:n]
-    others = sorted((row for row in rows if not memory_phrasing(row.get("spec"))),
-                    key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
-    chosen += others[:rehearsal]
-    chosen.sort(key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
-    return chosen
+    chosen = sorted(chosen, key=hash_order)[:n] + by_kind[""][:rehearsal]
+    return sorted(chosen, key=hash_order)
 
 
 def main() -> None:
@@ -83,6 +81,14 @@ def main() -> None:
     parser.add_argument("--rehearsal", type=int, default=0,
                         help="with --pick memory: this many more unseen pairs that state no memory, sampled uniformly")
     args = parser.parse_args()
+    try:
+        pick(args)
+    except (UserError, OSError) as exc:
+        raise SystemExit(f"stage2_pairs: error: {exc}") from None
+
+
+def pick(args: argparse.Namespace) -> None:
+    """Choose the pairs and write the stage's corpus folder (train chosen, validation and test copied)."""
     for split in ("test", "validation"):
         if (args.all / "data" / f"{split}.jsonl").read_bytes() != (args.seen / "data" / f"{split}.jsonl").read_bytes():
             raise SystemExit(f"{split} splits differ between {args.all} and {args.seen}: not the same build")
@@ -91,7 +97,7 @@ def main() -> None:
     if args.pick == "memory":
         chosen = memory_balanced(unseen, args.n, args.rehearsal)
     else:
-        unseen.sort(key=lambda r: (-requirements(r.get("spec")), hashlib.sha256(r["id"].encode()).hexdigest()))
+        unseen.sort(key=lambda r: (-requirements(r.get("spec")), hash_order(r)))
         chosen = unseen[: args.n]
     data = args.out / "data"
     data.mkdir(parents=True, exist_ok=True)
@@ -102,7 +108,7 @@ def main() -> None:
     families = Counter(row.get("family") or "" for row in chosen)
     phrasing = Counter(memory_phrasing(row.get("spec")) or "none" for row in chosen)
     print(json.dumps({"unseen": len(unseen), "chosen": len(chosen), "memory": dict(phrasing),
-                      "min_requirements": requirements(chosen[-1].get("spec")) if chosen else None,
+                      "min_requirements": min((requirements(r.get("spec")) for r in chosen), default=None),
                       "families": dict(families.most_common())}))
 
 

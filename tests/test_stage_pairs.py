@@ -85,7 +85,8 @@ def test_memory_probe_skips_corpus_instructions_repeats_and_reverse_pairs(tmp_pa
     probe = _module("memory_probe")
     corpus = tmp_path / "corpus"
     (corpus / "data").mkdir(parents=True)
-    (corpus / "data" / "test.jsonl").write_text(json.dumps(_row("in-test", limit="1Gi")) + "\n")
+    for split, row in (("train", _row("x")), ("validation", _row("y")), ("test", _row("in-test", limit="1Gi"))):
+        (corpus / "data" / f"{split}.jsonl").write_text(json.dumps(row) + "\n")
     reverse = dict(_row("reverse", limit="1Gi"), source="reverse_instruction")
     rows = [dict(r, source="synthetic_direct") for r in
             (_row("in-test", limit="1Gi"), _row("l1", limit="1Gi"), _row("l1", limit="2Gi"), _row("l2", limit="1Gi"),
@@ -98,3 +99,16 @@ def test_memory_probe_skips_corpus_instructions_repeats_and_reverse_pairs(tmp_pa
     assert set(chosen[0]) == set(probe.FIELDS)
     with pytest.raises(SystemExit, match="only 2 unseen"):
         probe.probe([pairs], known, {"limit": 3})
+
+
+def test_the_scripts_name_a_bad_input_file_and_exit_1_without_a_traceback(tmp_path):
+    bad = tmp_path / "pairs.jsonl"
+    bad.write_text(json.dumps(_row("a", limit="1Gi")) + "\n{broken\n")
+    cases = ((["memory_probe.py", "--pairs", str(bad)], "pairs.jsonl:2: not a JSON line"),
+             (["memory_probe.py", "--pairs", str(tmp_path / "none")], "No such file"),
+             (["stage2_pairs.py", "--all", str(tmp_path), "--seen", str(tmp_path)], "test.jsonl"))
+    for (script, *args), said in cases:
+        done = subprocess.run([sys.executable, str(REPO / "bench" / script), *args, "--out", str(tmp_path / "o")],
+                              capture_output=True, text=True)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert "error:" in done.stderr and said in done.stderr
