@@ -382,3 +382,25 @@ def test_cli_compare_prints_the_table(tmp_path):
     evaluate(EvalConfig(split=str(_tasks(tmp_path, n=1))), tmp_path / "a", backend=Scripted([GOOD]))
     run = _cli("eval", "compare", str(tmp_path / "a"))
     assert run.returncode == 0 and "| 100.0% |" in run.stdout
+
+
+def test_hints_put_the_request_checklist_in_every_round_of_the_loop(tmp_path):
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(json.dumps({"id": "t0", "family": "configmap", "spec": SPEC.to_dict(),
+                                 "instruction": "Create a ConfigMap named app-config."}))
+    backends = {}
+    for hints in ("none", "request"):
+        backends[hints] = Scripted([WRONG_NAME, GOOD])
+        config = EvalConfig(split=str(tasks), repair=1, hints=hints, cache_dir=str(tmp_path / f"cache-{hints}"))
+        evaluate(config, tmp_path / hints, backend=backends[hints])
+    users = {h: [c[-1]["content"] for c in b.calls] for h, b in backends.items()}
+    assert len(users["none"]) == len(users["request"]) == 2
+    assert all("Values this request states" not in u for u in users["none"])
+    # the first answer and the restated repair both carry the checklist after the request
+    assert all("Values this request states" in u and "- ConfigMap app-config" in u for u in users["request"])
+    assert users["request"][0].startswith("Create a ConfigMap named app-config.\n\n")
+    assert json.loads((tmp_path / "request" / "run.json").read_text())["hints"] == "request"
+    table = compare([str(tmp_path / "none"), str(tmp_path / "request")]).splitlines()
+    assert "| strict |" in table[2] and "| strict + checklist |" in table[3]
+    assert "prompt `strict + checklist`" in (tmp_path / "request" / "report.md").read_text()
+    assert "hints must be one of none, request" in EvalConfig(hints="gold").problems()[0]

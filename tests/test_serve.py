@@ -159,6 +159,19 @@ def test_an_answer_that_misses_a_requested_value_is_repaired():
     assert reply.model_extra["kubedistill"]["attempts"] == 1 and "replicas: 3" in reply.choices[0].message.content
 
 
+def test_hints_send_the_request_with_its_checklist_and_read_requirements_from_the_request_alone():
+    backend = Scripted([WEB, WEB.replace("replicas: 3", "replicas: 2")])
+    with serving(backend, repair=1, hints="request") as (url, _):
+        reply = _client(url).chat.completions.create(model="kd", messages=[{"role": "user", "content": WEB_REQUEST}])
+    meta = reply.model_extra["kubedistill"]
+    # the checklist's own lines ("- Deployment web: ...") are not read back as a second request
+    assert meta["requirements"] == [{"kind": "Deployment", "name": "web", "image": "nginx:1.27", "replicas": 2}]
+    first, repair = (call[0][-1]["content"] for call in backend.calls)
+    assert first == f"{WEB_REQUEST}\n\nValues this request states, each to appear in the manifest exactly as " \
+                    "given:\n- Deployment web: spec.replicas: 2; image: nginx:1.27"
+    assert repair.startswith(first) and "/spec/replicas" in repair and meta["repaired"]
+
+
 def test_streaming_delivers_the_verified_answer_and_the_verdict_last():
     with serving(Scripted([GOOD]), stream_chunk_chars=10) as (url, _):
         chunks = list(_client(url).chat.completions.create(

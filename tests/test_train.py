@@ -52,6 +52,18 @@ def test_loss_is_on_the_answer_only(tiny_model):
     assert encode(tokenizer, PAIRS[0], "strict", 10) is None
 
 
+def test_hints_train_on_the_request_with_its_checklist_and_the_same_answer(tiny_model):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    plain = encode(tokenizer, PAIRS[0], "strict", 2048)
+    hinted = encode(tokenizer, PAIRS[0], "strict", 2048, hints="request")
+    answer = lambda e: [t for t, label in zip(e["input_ids"], e["labels"], strict=True) if label != IGNORE]  # noqa: E731
+    assert answer(hinted) == answer(plain) and len(hinted["input_ids"]) > len(plain["input_ids"])
+    assert "- ConfigMap app-config" in tokenizer.decode(hinted["input_ids"])
+    assert "hints must be one of none, request" in " ".join(TrainConfig(hints="gold").problems())
+
+
 def test_length_grouped_batches_are_seeded_and_complete():
     lengths = [5, 50, 6, 51, 7, 52, 8, 53]
     first = length_grouped_order(lengths, 2, seed=1, epoch=0)

@@ -23,7 +23,7 @@ ACTIONS = ("run", "compare", "ablate")
 FLAGS = {"model": str, "adapter": str, "split": str, "corpus": str, "prompt": str, "max_new_tokens": int,
          "temperature": float, "repair": int, "backend": str, "limit": int, "policy": str, "context": str,
          "k8s_version": str, "cache_dir": str, "model_cache": str, "benchmark": str, "data": str,
-         "batch_size": int, "dtype": str, "repair_style": str, "repair_spec": str}
+         "batch_size": int, "dtype": str, "repair_style": str, "repair_spec": str, "hints": str}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

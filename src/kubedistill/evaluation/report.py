@@ -29,7 +29,7 @@ def write_report(out: Path, summary: dict, cases: list[dict]) -> None:
     config = summary["config"]
     lines = [
         f"# Evaluation: {config['model']}{' + ' + config['adapter'] if config['adapter'] else ''}", "",
-        f"Split `{config['split']}` ({summary['cases']} tasks), prompt `{config['prompt']}`, backend "
+        f"Split `{config['split']}` ({summary['cases']} tasks), prompt `{prompt_label(config)}`, backend "
         f"`{config['backend']}`, max_new_tokens {config['max_new_tokens']}, temperature {config['temperature']}, "
         f"repair rounds {config['repair']}, policy `{config['policy']}`, Kubernetes {config['k8s_version']}.", "",
         f"**full-pass@1: {headline(summary)}**", "",
@@ -111,6 +111,11 @@ def adapter_label(adapter: str) -> str:
     return f"{path.parent.name}/{path.name}" if path.name == "adapter" and path.parent.name else path.name
 
 
+def prompt_label(config: dict) -> str:
+    """The prompt as a run used it: the mode or file, and ``+ checklist`` when the requests carried one."""
+    return config["prompt"] + (" + checklist" if config.get("hints", "none") != "none" else "")
+
+
 def compare(runs: list[str], out: str | Path | None = None) -> str:
     """A Markdown table of several runs in the given order, and a trajectory plot when ``out`` is given."""
     if not runs:
@@ -121,7 +126,7 @@ def compare(runs: list[str], out: str | Path | None = None) -> str:
     for run, s in rows:
         c, rate = s["config"], s["full_pass_at_1"]
         lv = s["level_pass_rate"]
-        lines.append(f"| {run} | {c['model']} | {adapter_label(c['adapter'])} | {c['prompt']} | "
+        lines.append(f"| {run} | {c['model']} | {adapter_label(c['adapter'])} | {prompt_label(c)} | "
                      f"{c['max_new_tokens']} | {c['repair']} | {s['cases']} | {pct(rate['rate'])} | "
                      f"{pct(rate['ci95'][0])}-{pct(rate['ci95'][1])} | {pct(s['after_repair']['rate'])} | "
                      f"{pct(lv['L1'])} | {pct(lv['L2'])} | {pct(lv['L3'])} | {pct(lv['L4'])} |")

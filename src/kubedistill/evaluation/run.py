@@ -33,7 +33,7 @@ from kubedistill.inference.repair import (
 )
 from kubedistill.inference.verdict import judge
 from kubedistill.progress import Progress
-from kubedistill.prompts import chat, prompt_hash, prompt_problem, prompt_stamp
+from kubedistill.prompts import HINTS, chat, prompt_hash, prompt_problem, prompt_stamp
 from kubedistill.sources.cache import AnswerCache
 from kubedistill.sources.store import changed_settings, read_json_object, write_json_atomic
 from kubedistill.verify import Verifier, VerifyConfig
@@ -49,6 +49,8 @@ class EvalConfig:
     """train | validation | test (of ``corpus``) or a JSONL file of tasks."""
     corpus: str = ""
     prompt: str = "strict"
+    hints: str = "none"
+    """none | request: the request's checklist after it in the user's turn (``prompts.HINTS``)."""
     max_new_tokens: int = 768
     temperature: float = 0.0
     repair: int = 0
@@ -84,6 +86,8 @@ class EvalConfig:
         found = []
         if problem := prompt_problem(self.prompt):
             found.append(problem)
+        if self.hints not in HINTS:
+            found.append(f"hints must be one of {', '.join(HINTS)}")
         if self.backend not in BACKENDS:
             found.append(f"backend must be one of {', '.join(BACKENDS)}")
         if self.dtype not in DTYPES:
@@ -193,7 +197,7 @@ def loop_spec(task: Task, config: EvalConfig) -> TaskSpec | None:
 def _prefill_rounds(generator: CachedGenerator, verifier: Verifier, config: EvalConfig, part: list[Task]) -> None:
     """Generate a slice's answers as batches, one per round: the conversations are the ones ``solve`` will ask
     for (same messages, same cache keys), each repair built from the cached answer of the round before."""
-    asks = {t.id: chat(config.prompt, t.instruction) for t in part}
+    asks = {t.id: chat(config.prompt, t.instruction, config.hints) for t in part}
     specs = {t.id: loop_spec(t, config) for t in part}
     conversations = dict(asks)
     for round_ in range(config.repair + 1):
@@ -257,7 +261,7 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
         generator = generators.get()
         spec = loop_spec(task, config)
         try:
-            outcome = solve(generator.backend, verifier, chat(config.prompt, task.instruction), spec,
+            outcome = solve(generator.backend, verifier, chat(config.prompt, task.instruction, config.hints), spec,
                             config.repair, generate=generator, repair_style=config.repair_style)
         finally:
             generators.put(generator)
@@ -307,7 +311,7 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
 
 
 RESULT_FIELDS = ("model", "split", "corpus", "benchmark", "data", "prompt", "max_new_tokens", "temperature", "repair",
-                 "repair_style", "repair_spec",
+                 "repair_style", "repair_spec", "hints",
                  "backend", "policy", "context", "k8s_version", "seed", "batch_size", "dtype")
 SETTINGS_BEFORE_THEY_EXISTED = {"repair_style": "chat"}
 """What a folder written before a setting existed ran with, where that is not today's default: repair rounds

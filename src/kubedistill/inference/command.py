@@ -17,7 +17,7 @@ from kubedistill.errors import EXIT_FINDINGS, EXIT_OK, UserError
 from kubedistill.inference.backend import BACKENDS, DTYPES, ModelRef
 from kubedistill.inference.repair import DEFAULT_REPAIR_STYLE, REPAIR_STYLES
 from kubedistill.inference.verdict import Verdict
-from kubedistill.prompts import PROMPT_MODES, prompt_problem
+from kubedistill.prompts import HINTS, PROMPT_MODES, prompt_problem
 from kubedistill.sources.store import write_text_atomic
 
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
@@ -40,6 +40,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hold each answer to the requirements the request states outright (objects, names, "
                              "namespaces, image, replicas, ports, env, resources, schedule...) and repair it when "
                              "it misses one (default on)")
+    parser.add_argument("--hints", default="none", choices=HINTS,
+                        help="request: the request reaches the model with a checklist of the values it states and "
+                             "the fields they go in (for a student trained with hints: request; default none)")
     parser.add_argument("--policy", default="restricted", help="L3 profile: baseline | restricted | best-practice")
     parser.add_argument("--k8s-version", default="1.33")
     parser.add_argument("--max-new-tokens", type=int, default=768)
@@ -121,8 +124,8 @@ def run(args: argparse.Namespace) -> int:
     spec = read_request(instruction) if args.check_request else None
     if spec:
         print(f"requirements read from the request: {outline(spec)}", file=sys.stderr)
-    outcome = solve(backend, verifier, chat(args.prompt, instruction), spec, args.repair, args.max_new_tokens,
-                    on_text=show if stream else None, repair_style=args.repair_style)
+    outcome = solve(backend, verifier, chat(args.prompt, instruction, args.hints), spec, args.repair,
+                    args.max_new_tokens, on_text=show if stream else None, repair_style=args.repair_style)
     if stream:
         sys.stderr.write("\n")
     final = outcome.best

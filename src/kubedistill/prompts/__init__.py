@@ -15,6 +15,9 @@ from pathlib import Path
 from string import Template
 
 PROMPT_MODES = ("plain", "strict")
+HINTS = ("none", "request")
+"""What the user's turn carries beside the request: ``none``, or ``request``: a checklist of the values the request
+states and the fields they go in, read from its own text (``context/checklist.py``)."""
 
 
 @cache
@@ -72,9 +75,24 @@ def prompt_stamp(mode: str) -> str:
     return f"{mode} (sha256 {hashlib.sha256(system_prompt(mode).encode('utf-8')).hexdigest()[:16]})"
 
 
-def chat(mode: str, instruction: str) -> list[dict[str, str]]:
-    """The student's conversation for one request: system prompt of the mode, then the user's instruction."""
-    return [{"role": "system", "content": system_prompt(mode)}, {"role": "user", "content": instruction.strip()}]
+def hinted(instruction: str, hints: str = "none") -> str:
+    """The user's turn for a request: the request, with its checklist after it when ``hints`` is ``request`` and
+    the request states any value (one it finds no object in is asked word for word)."""
+    user = instruction.strip()
+    if hints == "none":
+        return user
+    if hints != "request":
+        raise ValueError(f"hints must be one of {', '.join(HINTS)}, not {hints!r}")
+    from kubedistill.context.checklist import checklist
+    from kubedistill.context.request import read_request
+
+    listed = checklist(read_request(user))
+    return f"{user}\n\n{listed}" if listed else user
+
+
+def chat(mode: str, instruction: str, hints: str = "none") -> list[dict[str, str]]:
+    """The student's conversation for one request: system prompt of the mode, then the user's turn (``hinted``)."""
+    return [{"role": "system", "content": system_prompt(mode)}, {"role": "user", "content": hinted(instruction, hints)}]
 
 
 def prompt_hash(messages: list[dict[str, str]], **params: object) -> str:

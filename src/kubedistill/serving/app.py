@@ -25,7 +25,7 @@ from kubedistill.context.spec import TaskSpec
 from kubedistill.errors import out_of_memory
 from kubedistill.inference.backend import Backend
 from kubedistill.inference.repair import DEFAULT_REPAIR_STYLE, Outcome, solve
-from kubedistill.prompts import system_prompt
+from kubedistill.prompts import hinted, system_prompt
 from kubedistill.verify import Verifier
 
 ROLES = ("system", "user", "assistant")
@@ -44,6 +44,8 @@ class ServerSettings:
     """restate | chat: how a repair round asks again (see ``inference/repair.py``)."""
     check_request: bool = True
     """Hold each answer to the requirements the last user message states outright (``context/request.py``)."""
+    hints: str = "none"
+    """none | request: the last user message reaches the model with its checklist (``prompts.hinted``)."""
     max_new_tokens: int = 768
     """Default and cap for max_tokens / max_completion_tokens."""
     max_body_bytes: int = 256 * 1024
@@ -244,7 +246,9 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
         if requested != settings.model_name:
             raise ApiError(404, f"model {requested!r} is not served here; use {settings.model_name!r}",
                            param="model", code="model_not_found")
-        spec = read_request(messages[-1]["content"]) if settings.check_request else None
+        request_text = messages[-1]["content"]
+        spec = read_request(request_text) if settings.check_request else None
+        messages = [*messages[:-1], {"role": "user", "content": hinted(request_text, settings.hints)}]
         outcome = await run_generation(messages, limit, temperature, spec)
         final = outcome.best
         content = final.verdict.manifest or final.text

@@ -61,7 +61,7 @@ def settings_from(args: argparse.Namespace) -> ServerSettings:
         raise UserError("; ".join(problems))
     name = args.served_model_name or os.path.basename(os.path.normpath(args.model))
     return ServerSettings(model_name=name, api_key=args.api_key, prompt=args.prompt, repair=args.repair,
-                          repair_style=args.repair_style, check_request=args.check_request,
+                          repair_style=args.repair_style, check_request=args.check_request, hints=args.hints,
                           max_new_tokens=args.max_new_tokens, max_body_bytes=args.max_body_bytes,
                           concurrency=args.concurrency, queue_size=args.queue_size)
 

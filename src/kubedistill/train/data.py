@@ -34,11 +34,11 @@ def read_split(corpus: Path, split: str) -> list[dict]:
 
 
 def encode(tokenizer: Any, row: dict, prompt_mode: str, max_length: int,
-           emphasis: float = 1.0) -> dict[str, list] | None:
+           emphasis: float = 1.0, hints: str = "none") -> dict[str, list] | None:
     """Token ids and labels for one pair; None when it does not fit in ``max_length`` tokens. With ``emphasis``
     above 1 also per-token loss ``weights``: that factor on the answer tokens stating the values the pair's task
-    spec asks for (``train/emphasis.py``), 1 elsewhere."""
-    messages = chat(prompt_mode, row["instruction"])
+    spec asks for (``train/emphasis.py``), 1 elsewhere. ``hints``: as ``prompts.chat``."""
+    messages = chat(prompt_mode, row["instruction"], hints)
     prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
     full = tokenizer.apply_chat_template([*messages, {"role": "assistant", "content": row["manifest"].strip()}],
                                          tokenize=True)

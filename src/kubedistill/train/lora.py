@@ -26,7 +26,7 @@ from typing import Any
 
 from kubedistill.errors import UserError
 from kubedistill.progress import Progress
-from kubedistill.prompts import prompt_problem, prompt_stamp
+from kubedistill.prompts import HINTS, prompt_problem, prompt_stamp
 from kubedistill.sources.store import changed_settings, read_json_object, write_json_atomic
 from kubedistill.train.data import IGNORE, collate, encode, length_grouped_order, read_split
 from kubedistill.train.step import Prefix, answer_loss, shared_prefix
@@ -51,6 +51,9 @@ class TrainConfig:
     model: str = "smollm2-135m-instruct"
     """A registry name (pulled offline), a Hugging Face id or a local model directory."""
     prompt: str = "strict"
+    hints: str = "none"
+    """none | request: train on requests with their checklist (``prompts.HINTS``); a student trained so is asked
+    the same way (``eval --hints request``, ``generate --hints request``)."""
     lora: LoraSettings = field(default_factory=LoraSettings)
     lr: float = 2e-4
     weight_decay: float = 0.0
@@ -106,6 +109,8 @@ class TrainConfig:
             found.append("lora.r must be at least 1")
         if problem := prompt_problem(self.prompt):
             found.append(problem)
+        if self.hints not in HINTS:
+            found.append(f"hints must be one of {', '.join(HINTS)}, got {self.hints!r}")
         if self.dtype not in ("auto", "float32", "bfloat16"):
             found.append(f"dtype must be auto, float32 or bfloat16, got {self.dtype!r}")
         return found
@@ -251,7 +256,7 @@ def _encode_all(tokenizer: Any, rows: list[dict], config: TrainConfig, dropped: 
     """Encoded pairs; those longer than ``max_length`` are counted by family in ``dropped``."""
     kept = []
     for row in rows:
-        encoded = encode(tokenizer, row, config.prompt, config.max_length, config.emphasis)
+        encoded = encode(tokenizer, row, config.prompt, config.max_length, config.emphasis, config.hints)
         if encoded is None:
             dropped[row.get("family") or "(none)"] += 1
         else:
@@ -537,7 +542,8 @@ def save(model: Any, tokenizer: Any, config: TrainConfig, corpus: Path, out: Pat
         f"# LoRA adapter for {config.model}\n\nTrained by `kubedistill train` on `{corpus}` "
         f"(sha256 {digest.hexdigest()[:16]}...). LoRA r={config.lora.r}, alpha={config.lora.alpha} on "
         f"{', '.join(config.lora.target_modules)}; {last.get('step')} steps of batch {config.batch_size} x "
-        f"{config.grad_accum} accumulation, lr {config.lr}, {config.prompt} prompt, loss on the answer only"
+        f"{config.grad_accum} accumulation, lr {config.lr}, {config.prompt} prompt"
+        f"{' with the request checklist' if config.hints == 'request' else ''}, loss on the answer only"
         f"{f' (x{config.emphasis} on the lines stating the requested values)' if config.emphasis != 1 else ''}.\n\n"
         f"Final training loss {last.get('loss')}, validation loss {last.get('val_loss')}.\n\n"
         f"{continued}"
