@@ -404,3 +404,22 @@ def test_hints_put_the_request_checklist_in_every_round_of_the_loop(tmp_path):
     assert "| strict |" in table[2] and "| strict + checklist |" in table[3]
     assert "prompt `strict + checklist`" in (tmp_path / "request" / "report.md").read_text()
     assert "hints must be one of none, request" in EvalConfig(hints="gold").problems()[0]
+
+
+def test_an_adapter_trained_with_checklists_is_asked_with_them_by_default(tmp_path):
+    from kubedistill.inference.backend import adapter_hints
+
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    assert adapter_hints("") == "none" and adapter_hints(str(adapter)) == "none"  # trained before it was recorded
+    (adapter / "kubedistill.json").write_text(json.dumps({"prompt": "strict", "hints": "request"}))
+    assert adapter_hints(str(adapter)) == "request"
+    tasks = _tasks(tmp_path, n=1)
+    backend = Scripted([GOOD])
+    summary = evaluate(EvalConfig(split=str(tasks), adapter=str(adapter)), tmp_path / "run", backend=backend)
+    assert summary["config"]["hints"] == "request" and "Values this request states" in backend.calls[0][-1]["content"]
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["hints"] == "request"
+    for bad, needle in (("{not json", "not a JSON object"), ('{"hints": "gold"}', "is not one of none, request")):
+        (adapter / "kubedistill.json").write_text(bad)
+        with pytest.raises(UserError, match=needle):
+            adapter_hints(str(adapter))

@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from kubedistill.context.checklist import checklist
+from kubedistill.context.request import read_request
 from kubedistill.errors import UserError
 from kubedistill.inference.backend import Generation
 from kubedistill.verify import Verifier, VerifyConfig
@@ -290,16 +292,40 @@ def test_a_full_queue_answers_429_at_once_and_drops_nothing_it_accepted():
 def test_binding_beyond_loopback_requires_a_key():
     args = argparse.Namespace(host="0.0.0.0", api_key="", concurrency=1, max_body_bytes=1024, queue_size=1, port=0,
                               served_model_name="", model="m", prompt="strict", repair=0, repair_style="restate",
-                              max_new_tokens=10, check_request=True)
+                              max_new_tokens=10, check_request=True, hints=None, adapter="")
     with pytest.raises(UserError, match="API key is required"):
         settings_from(args)
     args.api_key = "k"
     assert settings_from(args).api_key == "k"
     args.host, args.api_key = "::1", ""
-    assert settings_from(args).model_name == "m"
+    assert settings_from(args).model_name == "m" and settings_from(args).hints == "none"
+
+
+def test_a_student_trained_with_checklists_is_served_with_them_unless_told_otherwise(tmp_path):
+    (tmp_path / "kubedistill.json").write_text(json.dumps({"prompt": "strict", "hints": "request"}))
+    args = argparse.Namespace(host="127.0.0.1", api_key="", concurrency=1, max_body_bytes=1024, queue_size=1, port=0,
+                              served_model_name="", model="m", prompt="strict", repair=0, repair_style="restate",
+                              max_new_tokens=10, check_request=True, hints=None, adapter=str(tmp_path))
+    assert settings_from(args).hints == "request"
+    args.hints = "none"
+    assert settings_from(args).hints == "none"
 
 
 # --- generate -------------------------------------------------------------------------------------------
+
+def test_generate_asks_with_the_checklist_the_adapter_was_trained_with(monkeypatch, capsys, tmp_path):
+    import kubedistill.inference.backend as backend_module
+    from kubedistill.__main__ import main
+
+    (tmp_path / "kubedistill.json").write_text(json.dumps({"prompt": "strict", "hints": "request"}))
+    backends = []
+    monkeypatch.setattr(backend_module, "load_backend", lambda ref: backends.append(Scripted([GOOD])) or backends[-1])
+    request = "a ConfigMap named app-config"
+    for extra in ([], ["--hints", "none"]):
+        assert main(["generate", request, "--adapter", str(tmp_path), "--repair", "0", "--no-stream", *extra]) == 0
+    trained, told = (b.calls[0][0][-1]["content"] for b in backends)
+    assert trained == f"{request}\n\n{checklist(read_request(request))}" and told == request
+
 
 def test_generate_prints_only_the_manifest_and_the_verdict_to_stderr(monkeypatch, capsys, tmp_path):
     import kubedistill.inference.backend as backend_module

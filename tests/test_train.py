@@ -89,6 +89,9 @@ def test_lora_changes_adapters_not_the_base_and_the_loss_falls(tiny_model, corpu
     saved = json.loads((tmp_path / "run" / "training_config.json").read_text())
     assert saved["config"]["lora"]["r"] == 8 and saved["corpus_sha256"] and saved["versions"]["peft"]
     assert (tmp_path / "run" / "loss.png").stat().st_size > 0 and "val_loss" in last
+    # the adapter records how its student was asked, so eval, generate and serve ask it the same way
+    asked = json.loads((tmp_path / "run" / "adapter" / "kubedistill.json").read_text())
+    assert asked == {"prompt": "plain", "hints": "none"}
 
 
 def test_pairs_longer_than_max_length_are_named_not_silently_dropped(tiny_model, corpus, tmp_path, capsys):

@@ -22,7 +22,16 @@ from kubedistill.errors import UserError
 from kubedistill.evaluation import cloudeval
 from kubedistill.evaluation.metrics import summarize
 from kubedistill.evaluation.tasks import Task, load_tasks, tasks_path
-from kubedistill.inference.backend import BACKENDS, DTYPES, Backend, Generation, ModelRef, load_backend, resolve_backend
+from kubedistill.inference.backend import (
+    BACKENDS,
+    DTYPES,
+    Backend,
+    Generation,
+    ModelRef,
+    adapter_hints,
+    load_backend,
+    resolve_backend,
+)
 from kubedistill.inference.repair import (
     DEFAULT_REPAIR_STYLE,
     REPAIR_STYLES,
@@ -49,8 +58,9 @@ class EvalConfig:
     """train | validation | test (of ``corpus``) or a JSONL file of tasks."""
     corpus: str = ""
     prompt: str = "strict"
-    hints: str = "none"
-    """none | request: the request's checklist after it in the user's turn (``prompts.HINTS``)."""
+    hints: str = ""
+    """none | request: the request's checklist after it in the user's turn (``prompts.HINTS``); "": as the
+    adapter was trained (``adapter_hints``), none without one."""
     max_new_tokens: int = 768
     temperature: float = 0.0
     repair: int = 0
@@ -86,7 +96,7 @@ class EvalConfig:
         found = []
         if problem := prompt_problem(self.prompt):
             found.append(problem)
-        if self.hints not in HINTS:
+        if self.hints not in ("", *HINTS):
             found.append(f"hints must be one of {', '.join(HINTS)}")
         if self.backend not in BACKENDS:
             found.append(f"backend must be one of {', '.join(BACKENDS)}")
@@ -235,6 +245,8 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
         raise UserError("invalid eval settings: " + "; ".join(problems))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if not config.hints:  # run.json and the summary name the hints the run really used
+        config = replace(config, hints=adapter_hints(config.adapter))
     if config.backend == "auto" and backend is None:  # the cache and run.json name the backend that really ran
         config = replace(config, backend=resolve_backend(config.ref()))
     if config.benchmark == "cloudeval":
@@ -313,7 +325,7 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
 RESULT_FIELDS = ("model", "split", "corpus", "benchmark", "data", "prompt", "max_new_tokens", "temperature", "repair",
                  "repair_style", "repair_spec", "hints",
                  "backend", "policy", "context", "k8s_version", "seed", "batch_size", "dtype")
-SETTINGS_BEFORE_THEY_EXISTED = {"repair_style": "chat"}
+SETTINGS_BEFORE_THEY_EXISTED = {"repair_style": "chat", "hints": "none"}
 """What a folder written before a setting existed ran with, where that is not today's default: repair rounds
 were all in the chat form until ``restate`` became the default."""
 

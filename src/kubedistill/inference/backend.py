@@ -85,6 +85,31 @@ def adapter_dir(path: str) -> Path:
     return root / "adapter" if (root / "adapter" / "adapter_config.json").exists() else root
 
 
+ASKED_FILE = "kubedistill.json"
+"""Written by ``kubedistill train`` beside the adapter: how its student was asked in training (prompt, hints)."""
+
+
+def adapter_hints(path: str) -> str:
+    """The hints an adapter was trained with, so that it is asked the same way by default: a student trained on
+    requests with their checklist does worse without one, and one trained without does worse with one. "none" for
+    no adapter, or an adapter trained before this was recorded."""
+    if not path:
+        return "none"
+    marker = adapter_dir(path) / ASKED_FILE
+    if not marker.is_file():
+        return "none"
+    try:
+        hints = json.loads(marker.read_text(encoding="utf-8")).get("hints", "none")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise UserError(f"adapter {marker}: not a JSON object ({exc})",
+                        "delete it (the adapter is then asked without hints) or pass --hints") from None
+    from kubedistill.prompts import HINTS
+
+    if hints not in HINTS:
+        raise UserError(f"adapter {marker}: hints {hints!r} is not one of {', '.join(HINTS)}", "pass --hints")
+    return hints
+
+
 def non_finite(tensors: Any) -> list[str]:
     """The names of the floating-point tensors among (name, tensor) pairs that hold NaN or infinity."""
     import torch

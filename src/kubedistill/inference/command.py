@@ -14,7 +14,7 @@ import os
 import sys
 
 from kubedistill.errors import EXIT_FINDINGS, EXIT_OK, UserError
-from kubedistill.inference.backend import BACKENDS, DTYPES, ModelRef
+from kubedistill.inference.backend import BACKENDS, DTYPES, ModelRef, adapter_hints
 from kubedistill.inference.repair import DEFAULT_REPAIR_STYLE, REPAIR_STYLES
 from kubedistill.inference.verdict import Verdict
 from kubedistill.prompts import HINTS, PROMPT_MODES, prompt_problem
@@ -40,9 +40,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hold each answer to the requirements the request states outright (objects, names, "
                              "namespaces, image, replicas, ports, env, resources, schedule...) and repair it when "
                              "it misses one (default on)")
-    parser.add_argument("--hints", default="none", choices=HINTS,
+    parser.add_argument("--hints", default=None, choices=HINTS,
                         help="request: the request reaches the model with a checklist of the values it states and "
-                             "the fields they go in (for a student trained with hints: request; default none)")
+                             "the fields they go in (default: as the adapter was trained; none without one)")
     parser.add_argument("--policy", default="restricted", help="L3 profile: baseline | restricted | best-practice")
     parser.add_argument("--k8s-version", default="1.33")
     parser.add_argument("--max-new-tokens", type=int, default=768)
@@ -124,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     spec = read_request(instruction) if args.check_request else None
     if spec:
         print(f"requirements read from the request: {outline(spec)}", file=sys.stderr)
-    outcome = solve(backend, verifier, chat(args.prompt, instruction, args.hints), spec, args.repair,
+    hints = args.hints or adapter_hints(args.adapter)
+    outcome = solve(backend, verifier, chat(args.prompt, instruction, hints), spec, args.repair,
                     args.max_new_tokens, on_text=show if stream else None, repair_style=args.repair_style)
     if stream:
         sys.stderr.write("\n")

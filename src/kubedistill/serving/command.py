@@ -19,6 +19,7 @@ import signal
 import sys
 
 from kubedistill.errors import EXIT_OK, UserError
+from kubedistill.inference.backend import adapter_hints
 from kubedistill.inference.command import add_model_arguments, model_ref, verifier_for
 from kubedistill.serving.app import ServerSettings
 
@@ -61,7 +62,8 @@ def settings_from(args: argparse.Namespace) -> ServerSettings:
         raise UserError("; ".join(problems))
     name = args.served_model_name or os.path.basename(os.path.normpath(args.model))
     return ServerSettings(model_name=name, api_key=args.api_key, prompt=args.prompt, repair=args.repair,
-                          repair_style=args.repair_style, check_request=args.check_request, hints=args.hints,
+                          repair_style=args.repair_style, check_request=args.check_request,
+                          hints=args.hints or adapter_hints(args.adapter),
                           max_new_tokens=args.max_new_tokens, max_body_bytes=args.max_body_bytes,
                           concurrency=args.concurrency, queue_size=args.queue_size)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kubedistill.errors import UserError
+from kubedistill.inference.backend import ASKED_FILE
 from kubedistill.progress import Progress
 from kubedistill.prompts import HINTS, prompt_problem, prompt_stamp
 from kubedistill.sources.store import changed_settings, read_json_object, write_json_atomic
@@ -515,6 +516,7 @@ def save(model: Any, tokenizer: Any, config: TrainConfig, corpus: Path, out: Pat
                         "not saved", "resume from an earlier checkpoint (kept under checkpoints/) or train again")
     model.save_pretrained(out / "adapter")
     tokenizer.save_pretrained(out / "adapter")
+    write_json_atomic(out / "adapter" / ASKED_FILE, {"prompt": prompt_stamp(config.prompt), "hints": config.hints})
     if config.export_merged:  # after the adapter is saved: merging folds the LoRA weights into this copy
         merged = model.merge_and_unload()
         merged.save_pretrained(out / "merged", safe_serialization=True)
