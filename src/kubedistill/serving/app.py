@@ -248,7 +248,8 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
                            param="model", code="model_not_found")
         request_text = messages[-1]["content"]
         spec = read_request(request_text) if settings.check_request else None
-        messages = [*messages[:-1], {"role": "user", "content": hinted(request_text, settings.hints)}]
+        if settings.hints != "none":  # the spec above is read from the request alone, not from its checklist
+            messages = [*messages[:-1], {"role": "user", "content": hinted(request_text, settings.hints)}]
         outcome = await run_generation(messages, limit, temperature, spec)
         final = outcome.best
         content = final.verdict.manifest or final.text
