@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import pytest
 
@@ -14,7 +14,7 @@ from kubedistill.corpus.build import CorpusConfig, build_corpus
 from kubedistill.corpus.engine import LocalEngine, make_engine
 from kubedistill.errors import UserError
 from kubedistill.pipeline.command import default_config_path
-from kubedistill.pipeline.run import Pipeline, PipelineConfig
+from kubedistill.pipeline.run import Pipeline, PipelineConfig, _key
 from kubedistill.sources.run import SourcesConfig, run_sources
 
 pytest.importorskip("torch", reason="pip install -e '.[train]'")
@@ -50,6 +50,16 @@ def test_stages_run_once_then_only_what_a_change_affects(tiny_model, tmp_path):
     assert ran == ["baseline", "student", "report"]
     _, ran = _run(_config(tiny_model, tmp_path, **{"eval.max_new_tokens": 5, "train.lr": 0.01}), tmp_path)
     assert ran == ["train", "student", "report"]
+
+
+def test_a_setting_added_later_keeps_the_stage_keys_at_its_default(tiny_model, tmp_path):
+    keys = lambda config: {s.name: s.key for s in Pipeline(config, tmp_path / "run").stages()}  # noqa: E731
+    before = keys(_config(tiny_model, tmp_path))
+    with_hints = keys(_config(tiny_model, tmp_path, **{"train.hints": "request"}))
+    # what a folder written before ``hints`` existed holds is still up to date; choosing checklists retrains
+    assert before["train"] == _key("train", {k: v for k, v in asdict(_config(tiny_model, tmp_path).train).items()
+                                             if k not in ("threads", "cache_dir", "hints")}, before["corpus"])
+    assert with_hints["train"] != before["train"] and with_hints["corpus"] == before["corpus"]
 
 
 def test_an_interrupted_stage_resumes_and_keeps_finished_work(tiny_model, tmp_path, monkeypatch):

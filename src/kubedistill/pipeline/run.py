@@ -75,6 +75,16 @@ class PipelineConfig:
         return found
 
 
+LATER_SETTINGS = {"train": {"hints": "none"}}
+"""Settings added after pipeline folders existed: left out of a stage's key at their default, so upgrading does
+not retrain what is already up to date."""
+
+
+def _settings(section: str, values: dict, skip: tuple[str, ...] = ()) -> dict:
+    later = LATER_SETTINGS.get(section, {})
+    return {k: v for k, v in values.items() if k not in skip and not (k in later and v == later[k])}
+
+
 def _key(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -98,7 +108,7 @@ class Pipeline:
         c = self.config
         sources_key = _key("sources", asdict(c.sources))
         corpus_key = _key("corpus", asdict(c.corpus), sources_key)
-        train_settings = {k: v for k, v in asdict(c.train).items() if k not in ("threads", "cache_dir")}
+        train_settings = _settings("train", asdict(c.train), ("threads", "cache_dir"))
         train_key = _key("train", train_settings, corpus_key)
         eval_settings = {k: v for k, v in asdict(c.eval).items() if k != "jobs"}
         baseline_key = _key("baseline", eval_settings, c.train.model, corpus_key)
