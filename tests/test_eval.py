@@ -419,7 +419,8 @@ def test_an_adapter_trained_with_checklists_is_asked_with_them_by_default(tmp_pa
     summary = evaluate(EvalConfig(split=str(tasks), adapter=str(adapter)), tmp_path / "run", backend=backend)
     assert summary["config"]["hints"] == "request" and "Values this request states" in backend.calls[0][-1]["content"]
     assert json.loads((tmp_path / "run" / "run.json").read_text())["hints"] == "request"
-    for bad, needle in (("{not json", "not a JSON object"), ('{"hints": "gold"}', "is not one of none, request")):
+    for bad, needle in (("{not json", "kubedistill.json cannot be read"), ("[]", "holds list, not a JSON object"),
+                        ('{"hints": "gold"}', "is not one of none, request")):
         (adapter / "kubedistill.json").write_text(bad)
         with pytest.raises(UserError, match=needle):
             adapter_hints(str(adapter))

@@ -243,10 +243,10 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
     problems = config.problems()
     if problems:
         raise UserError("invalid eval settings: " + "; ".join(problems))
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     if not config.hints:  # run.json and the summary name the hints the run really used
         config = replace(config, hints=adapter_hints(config.adapter))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     if config.backend == "auto" and backend is None:  # the cache and run.json name the backend that really ran
         config = replace(config, backend=resolve_backend(config.ref()))
     if config.benchmark == "cloudeval":

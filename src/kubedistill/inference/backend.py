@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kubedistill.errors import UserError
+from kubedistill.prompts import HINTS
+from kubedistill.sources.store import read_json_object
 
 BACKENDS = ("auto", "transformers", "llamacpp")
 DTYPES = ("auto", "float32", "bfloat16")
@@ -98,13 +100,8 @@ def adapter_hints(path: str) -> str:
     marker = adapter_dir(path) / ASKED_FILE
     if not marker.is_file():
         return "none"
-    try:
-        hints = json.loads(marker.read_text(encoding="utf-8")).get("hints", "none")
-    except (OSError, ValueError, AttributeError) as exc:
-        raise UserError(f"adapter {marker}: not a JSON object ({exc})",
-                        "delete it (the adapter is then asked without hints) or pass --hints") from None
-    from kubedistill.prompts import HINTS
-
+    hints = read_json_object(marker, "adapter", "delete it (the adapter is then asked without hints) or pass "
+                             "--hints").get("hints", "none")
     if hints not in HINTS:
         raise UserError(f"adapter {marker}: hints {hints!r} is not one of {', '.join(HINTS)}", "pass --hints")
     return hints

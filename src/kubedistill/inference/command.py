@@ -114,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     verifier = verifier_for(args)
     if args.output and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
         raise UserError(f"-o {args.output}: its folder does not exist", "create it, or choose another path")
+    hints = args.hints or adapter_hints(args.adapter)  # a damaged marker is reported before the model loads
     backend = load_backend(model_ref(args))
     stream = sys.stderr.isatty() if args.stream is None else args.stream
 
@@ -124,7 +125,6 @@ def run(args: argparse.Namespace) -> int:
     spec = read_request(instruction) if args.check_request else None
     if spec:
         print(f"requirements read from the request: {outline(spec)}", file=sys.stderr)
-    hints = args.hints or adapter_hints(args.adapter)
     outcome = solve(backend, verifier, chat(args.prompt, instruction, hints), spec, args.repair,
                     args.max_new_tokens, on_text=show if stream else None, repair_style=args.repair_style)
     if stream:
