@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import REPO, errors_of, rules_of
-from kubedistill.context.spec import ObjectSpec, TaskSpec
+from kubedistill.context.spec import ObjectRef, ObjectSpec, TaskSpec
 from kubedistill.verify import Severity, Verifier, VerifyConfig
 
 WEB = (REPO / "examples" / "web-app.yaml").read_text()
@@ -83,11 +83,43 @@ def test_quantities_compare_by_value(verifier):
     assert not errors_of(verifier.verify_text(text, spec=spec))
 
 
+def test_existing_and_unwritten_objects_must_stay_out_of_the_answer(verifier):
+    """"Our existing web-config ConfigMap" is used, not written; "no Ingress yet" leaves Ingresses out."""
+    uses = TaskSpec(objects=[ObjectSpec(kind="Deployment", refs={"ConfigMap": "web-config"})],
+                    existing=[ObjectRef("ConfigMap", "web-config")], absent=[ObjectRef("CronJob")])
+    without_config = WEB.split("\n---\n", 1)[1]  # the ConfigMap is the first document
+    assert "kind: ConfigMap" not in without_config
+    assert not errors_of(verifier.verify_text(without_config, spec=uses))
+    assert "L4-SPEC-UNWANTED-OBJECT" in rules_of(verifier.verify_text(WEB, spec=uses))
+    writes = TaskSpec(objects=[ObjectSpec(kind="Deployment")], existing=[ObjectRef("Service", "web")])
+    found = [f for f in errors_of(verifier.verify_text(WEB, spec=writes)) if f.rule == "L4-SPEC-UNWANTED-OBJECT"]
+    assert [(f.kind, f.name) for f in found] == [("Service", "web")] and "exists in the cluster" in found[0].message
+    unwritten = TaskSpec(objects=[ObjectSpec(kind="Deployment")], absent=[ObjectRef("Ingress")])
+    assert "L4-SPEC-UNWANTED-OBJECT" in rules_of(verifier.verify_text(WEB, spec=unwritten))
+
+
+def test_each_required_object_needs_its_own_document(verifier):
+    """"Two namespaces" is not met by one; two specs that fit one document each are met by two."""
+    one = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n"
+    two = one + "---\n" + one.replace("team-a", "team-b")
+    spec = TaskSpec(objects=[ObjectSpec(kind="Namespace"), ObjectSpec(kind="Namespace")])
+    assert "L4-SPEC-MISSING-OBJECT" in rules_of(verifier.verify_text(one, spec=spec))
+    assert not errors_of(verifier.verify_text(two, spec=spec))
+    named = TaskSpec(objects=[ObjectSpec(kind="Namespace"), ObjectSpec(kind="Namespace", name="team-a")])
+    assert not errors_of(verifier.verify_text(two, spec=named))  # the named one is matched to team-a, not taken
+
+
 def test_task_spec_round_trips_and_rejects_unknown_fields():
     spec = TaskSpec.from_dict({"family": "db", "objects": [{"kind": "StatefulSet", "replicas": 1, "storage": "1Gi"}]})
     assert TaskSpec.from_dict(spec.to_dict()) == spec
     with pytest.raises(ValueError, match="replica"):
         TaskSpec.from_dict({"objects": [{"kind": "Deployment", "replica": 2}]})
+    refs = {"objects": [], "existing": [{"kind": "Secret", "name": "db"}], "absent": [{"kind": "Ingress"}]}
+    assert TaskSpec.from_dict(refs).to_dict() == {"family": "", **refs}
+    with pytest.raises(ValueError, match="existing"):
+        TaskSpec.from_dict({"existing": [{"name": "db"}]})
+    with pytest.raises(ValueError, match="exists"):
+        TaskSpec.from_dict({"exists": []})
 
 
 SOCKET_POD = """apiVersion: v1

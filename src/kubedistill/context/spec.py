@@ -57,6 +57,23 @@ class ObjectSpec:
         return {k: v for k, v in asdict(self).items() if v not in (None, [], {})}
 
 
+@dataclass(frozen=True)
+class ObjectRef:
+    """An object named by kind and, where the request gives one, by name."""
+
+    kind: str
+    name: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> ObjectRef:
+        if not isinstance(data, dict) or not data.get("kind") or set(data) - {"kind", "name"}:
+            raise ValueError(f"task spec '{where}' entries are mappings of kind and (optional) name, got {data!r}")
+        return cls(str(data["kind"]), str(data["name"]) if data.get("name") else None)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, **({"name": self.name} if self.name else {})}
+
+
 @dataclass
 class TaskSpec:
     """What one task requires: its family and the objects the answer must contain."""
@@ -65,6 +82,11 @@ class TaskSpec:
     objects: list[ObjectSpec] = field(default_factory=list)
     exact: bool = False
     """When true, the answer may contain no objects beyond those listed."""
+    existing: list[ObjectRef] = field(default_factory=list)
+    """Objects the request says are already in the cluster ("our existing db-creds Secret"): the answer uses
+    them and must not write them again (it would overwrite what is there)."""
+    absent: list[ObjectRef] = field(default_factory=list)
+    """Objects the request says not to write ("no Ingress yet"); without a name, no object of that kind."""
 
     @classmethod
     def from_dict(cls, data: dict) -> TaskSpec:
@@ -73,11 +95,22 @@ class TaskSpec:
         objects = data.get("objects") or []
         if not isinstance(objects, list):
             raise ValueError("task spec 'objects' must be a list")
+        unknown = sorted(set(data) - {"family", "objects", "exact", "existing", "absent"})
+        if unknown:
+            raise ValueError(f"unknown task spec field(s): {', '.join(unknown)}")
+        refs = {}
+        for key in ("existing", "absent"):
+            if not isinstance(data.get(key) or [], list):
+                raise ValueError(f"task spec '{key}' must be a list")
+            refs[key] = [ObjectRef.from_dict(item, key) for item in data.get(key) or []]
         return cls(family=str(data.get("family", "")), exact=bool(data.get("exact", False)),
-                   objects=[ObjectSpec.from_dict(o) for o in objects])
+                   objects=[ObjectSpec.from_dict(o) for o in objects], **refs)
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"family": self.family, "objects": [o.to_dict() for o in self.objects]}
         if self.exact:
             out["exact"] = True
+        for key in ("existing", "absent"):
+            if getattr(self, key):
+                out[key] = [ref.to_dict() for ref in getattr(self, key)]
         return out

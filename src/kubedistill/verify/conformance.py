@@ -24,8 +24,15 @@ MISMATCH = rule("L4-SPEC-MISMATCH", 4, "an object differs from what the task req
 EXTRA = rule("L4-SPEC-EXTRA-OBJECT", 4, "an object the task did not ask for")
 
 
+UNWANTED = rule("L4-SPEC-UNWANTED-OBJECT", 4, "an object the request says exists already, or not to write")
+
+
 def check_spec(spec: TaskSpec, docs: list[tuple[int, dict]]) -> dict[int, list[Issue]]:
-    """Spec issues per document index; issues about absent objects go to the first document."""
+    """Spec issues per document index; issues about absent objects go to the first document.
+
+    Each required object is matched to its own document where it can be ("three namespaces" needs three), the
+    closest one first; only when the answer has fewer documents of a kind than the spec asks for is one matched
+    twice, so a request read as two objects of one kind still fails a manifest that holds only one."""
     found: dict[int, list[Issue]] = {}
     first = docs[0][0] if docs else 0
     used: set[int] = set()
@@ -37,17 +44,37 @@ def check_spec(spec: TaskSpec, docs: list[tuple[int, dict]]) -> dict[int, list[I
             found.setdefault(first, []).append(Issue(MISSING, "", f"the task asks for a {want.kind}{named}; the "
                                                      "manifest has none", f"add the {want.kind}{named}"))
             continue
+        if unused := [(i, d) for i, d in candidates if i not in used]:
+            candidates = unused
+        elif want.name is None:
+            found.setdefault(first, []).append(Issue(MISSING, "", f"the task asks for one more {want.kind}; the "
+                                                     "manifest has too few", f"add another {want.kind}"))
+            continue
         scored = sorted(((list(mismatches(want, d)), i) for i, d in candidates), key=lambda t: len(t[0]))
         problems, index = scored[0]
         used.add(index)
         if problems:
             found.setdefault(index, []).extend(problems)
+    for i, issue in _unwanted(spec, docs):
+        found.setdefault(i, []).append(issue)
     if spec.exact:
         for i, d in docs:
             if i not in used:
                 found.setdefault(i, []).append(Issue(EXTRA, "", f"{d.get('kind')} is not part of the task",
                                                      "remove objects the task did not ask for"))
     return found
+
+
+def _unwanted(spec: TaskSpec, docs: list[tuple[int, dict]]) -> Iterator[tuple[int, Issue]]:
+    """Documents that write an object the request says exists already or is not to be written."""
+    for refs, why, hint in ((spec.existing, "exists in the cluster already", "use it; do not write it again"),
+                            (spec.absent, "is not to be written", "leave it out")):
+        for ref in refs:
+            for i, d in docs:
+                if d.get("kind") == ref.kind and ref.name in (None, dig(d, "metadata", "name")):
+                    what = f"{ref.kind} {ref.name!r}" if ref.name else f"a {ref.kind}"
+                    yield i, Issue(UNWANTED, "", f"the request says {what} {why}; the manifest writes it",
+                                   f"{hint} (remove this {ref.kind})")
 
 
 def _issue(path: str, what: str, want: Any, got: Any) -> Issue:

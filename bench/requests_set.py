@@ -1,0 +1,133 @@
+"""The hand-written request set: requests as people type them, each with a reference manifest and its spec.
+
+    python bench/requests_set.py verify [FILE...]   # every reference passes L1-L4 (baseline) and its own spec
+    python bench/requests_set.py build              # writes bench/data/requests/{dev,check}.jsonl
+
+Every request, reference manifest and spec under ``bench/data/requests/src/`` was written by hand by this
+project's developers: none rendered by the offline teacher's frames, none copied from elsewhere. The set exists to
+measure what the teacher's own requests cannot: how the request reader, the checklist and the student do on the
+way people write. ``dev`` may be looked at while working; ``check`` (about 40%, chosen once by a seeded hash of the
+id) is looked at only to measure. Neither may ever be trained on (``tests/test_requests_set.py`` fails when a
+built corpus holds one of its requests or a near copy).
+
+The built files are evaluation task files (``kubedistill eval --split bench/data/requests/check.jsonl``): one JSON
+object a line with id, instruction, spec, family, source (``handwritten``), style and manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SET_DIR = REPO / "bench" / "data" / "requests"
+SOURCES = SET_DIR / "src"
+SPLIT_SEED = "kubedistill-requests-v1"
+CHECK_SHARE = 40
+"""Percent of the set in ``check``: at least 80 requests of 220."""
+
+STYLES = ("shorthand", "chat", "bullets", "paragraph", "question", "words", "existing", "negation", "imperative")
+"""kubectl-like one-liners; chat with abbreviations and typos; bullet lists; long paragraphs with business context;
+questions; numbers and sizes in words; objects that exist already; negations and counts; precise imperative specs."""
+FIELDS = ("id", "style", "family", "request", "spec", "manifest")
+
+
+def split_of(ident: str) -> str:
+    """``check`` or ``dev``, from a hash of the id alone: adding requests never moves one between splits."""
+    digest = hashlib.sha256(f"{SPLIT_SEED}:{ident}".encode()).hexdigest()
+    return "check" if int(digest[:8], 16) % 100 < CHECK_SHARE else "dev"
+
+
+def load(files: list[Path] | None = None) -> list[dict]:
+    """Every entry of the source files, checked for shape; a bad one is a SystemExit naming file and entry."""
+    rows: list[dict] = []
+    seen: dict[str, str] = {}
+    for path in files or sorted(SOURCES.glob("*.yaml")):
+        try:
+            entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            sys.exit(f"{path}: not YAML: {exc}")
+        if not isinstance(entries, list):
+            sys.exit(f"{path}: expected a list of entries")
+        for number, entry in enumerate(entries, start=1):
+            where = f"{path.name} entry {number}"
+            if not isinstance(entry, dict) or (missing := [f for f in FIELDS if not entry.get(f)]):
+                sys.exit(f"{where}: missing field(s) {', '.join(missing) if isinstance(entry, dict) else FIELDS}")
+            if unknown := sorted(set(entry) - set(FIELDS) - {"notes"}):
+                sys.exit(f"{where} ({entry['id']}): unknown field(s) {', '.join(unknown)}")
+            if entry["style"] not in STYLES:
+                sys.exit(f"{where} ({entry['id']}): style {entry['style']!r} is not one of {', '.join(STYLES)}")
+            if entry["id"] in seen:
+                sys.exit(f"{where}: id {entry['id']!r} is used in {seen[entry['id']]} too")
+            seen[entry["id"]] = where
+            rows.append(entry | {"file": path.name, "split": split_of(entry["id"])})
+    return rows
+
+
+def task_row(entry: dict) -> dict:
+    """An entry as an evaluation task (the layout ``kubedistill eval`` and the corpus splits use)."""
+    spec = dict(entry["spec"])
+    spec.setdefault("family", entry["family"])
+    return {"id": entry["id"], "instruction": entry["request"].strip(), "spec": spec, "family": entry["family"],
+            "source": "handwritten", "style": entry["style"], "split": entry["split"],
+            "manifest": entry["manifest"]}
+
+
+def reference_problems(entry: dict, verifier=None) -> list[str]:
+    """What keeps an entry's reference from passing L1-L4 at baseline and its own spec (empty when it passes)."""
+    from kubedistill.context.spec import TaskSpec
+    from kubedistill.verify import Verifier, VerifyConfig
+
+    verifier = verifier or Verifier(VerifyConfig(policy="baseline", context="bundle"))
+    try:
+        spec = TaskSpec.from_dict(task_row(entry)["spec"])
+    except (ValueError, TypeError) as exc:
+        return [f"spec: {exc}"]
+    results = verifier.verify_text(entry["manifest"], f"{entry['id']}.yaml", spec=spec)
+    problems = [f"doc {r.doc} {f.rule} {f.path}: {f.message}" for r in results for f in r.findings if f.is_error]
+    if not results:
+        problems.append("the manifest holds no object")
+    return problems
+
+
+def verify(files: list[Path] | None) -> int:
+    rows = load(files)
+    bad = 0
+    for entry in rows:
+        for problem in reference_problems(entry):
+            bad += 1
+            print(f"{entry['file']} {entry['id']}: {problem}")
+    styles = Counter(e["style"] for e in rows)
+    print(f"{len(rows)} entries, {bad} problems; styles: {dict(sorted(styles.items()))}; "
+          f"splits: {dict(Counter(e['split'] for e in rows))}")
+    return 1 if bad else 0
+
+
+def build() -> int:
+    rows = load()
+    for split in ("dev", "check"):
+        lines = [json.dumps(task_row(e), ensure_ascii=False) for e in rows if e["split"] == split]
+        (SET_DIR / f"{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"{SET_DIR / f'{split}.jsonl'}: {len(lines)} tasks")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="verb", required=True)
+    check = sub.add_parser("verify", help="check every reference manifest against L1-L4 and its spec")
+    check.add_argument("files", nargs="*", type=Path)
+    sub.add_parser("build", help="write dev.jsonl and check.jsonl from the sources")
+    args = parser.parse_args()
+    return verify(args.files or None) if args.verb == "verify" else build()
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO / "src"))
+    raise SystemExit(main())
