@@ -1,6 +1,7 @@
 """How well ``read_request`` reads a request's requirements, measured on a built corpus.
 
     python bench/request_specs.py --corpus runs/corpus [--name request_specs]
+    python bench/request_specs.py --handwritten dev --name request_specs_handwritten_dev
 
 Every pair of the corpus's splits is a request with a verified answer and the task spec it was written from. For
 each request this reads a spec from the text alone (``kubedistill.context.request``) and reports:
@@ -11,6 +12,10 @@ each request this reads a spec from the text alone (``kubedistill.context.reques
   var, request, limit, ...) that the read spec states with the same value, overall and by source and family;
 - requirements read that the task spec does not state (not necessarily wrong: the task spec of a reverse
   instruction is derived from the manifest and names less than its instruction says).
+
+With ``--handwritten dev|check|all`` the requests are the hand-written set (``bench/requests_set.py``): typed the
+way people write, each with a reference manifest that passes L1-L4 and its own spec; recall is then also reported
+by style and by the kind each requirement is about.
 
 The anchor is the task spec itself (what the teacher meant); without ``read_request`` a user's request is held to
 no requirement at all, so its recall is 0. Results go to bench/results/NAME.{json,md} with the machine.
@@ -26,7 +31,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import RESULTS, machine
+from corpus import REPO, RESULTS, machine
 from kubedistill.context.request import read_request
 from kubedistill.context.spec import TaskSpec
 from kubedistill.verify import Verifier, VerifyConfig
@@ -45,6 +50,10 @@ def requirements(spec: TaskSpec | None) -> set[tuple]:
                 items |= {(obj.kind, key, json.dumps(v)) for v in value}
             else:
                 items.add((obj.kind, key, json.dumps(value)))
+    for ref in spec.existing if spec else []:
+        items.add((ref.kind, "existing", ref.name or ""))
+    for ref in spec.absent if spec else []:
+        items.add((ref.kind, "absent", ref.name or ""))
     return items
 
 
@@ -58,15 +67,20 @@ def main() -> None:
     parser.add_argument("--corpus", default="runs/corpus")
     parser.add_argument("--pairs", default="", help="read this sources pairs.jsonl instead of the corpus's splits "
                         "(e.g. one written with another seed: requests the reader was not tuned on)")
+    parser.add_argument("--handwritten", choices=("dev", "check", "all"), default="",
+                        help="read the hand-written request set's split instead (bench/data/requests)")
     parser.add_argument("--name", default="request_specs")
     args = parser.parse_args()
     rows = []
+    for split in {"dev": ("dev",), "check": ("check",), "all": ("dev", "check")}.get(args.handwritten, ()):
+        path = REPO / "bench" / "data" / "requests" / f"{split}.jsonl"
+        rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if args.pairs:
         for line in Path(args.pairs).read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             if row.get("manifest") and row.get("spec"):
                 rows.append(row | {"split": "pairs"})
-    for split in () if args.pairs else ("train", "validation", "test"):
+    for split in () if args.pairs or args.handwritten else ("train", "validation", "test"):
         path = Path(args.corpus) / "data" / f"{split}.jsonl"
         rows += [json.loads(line) | {"split": split} for line in path.read_text(encoding="utf-8").splitlines()]
     verifier = Verifier(VerifyConfig(policy="baseline", context="bundle"))
@@ -77,7 +91,7 @@ def main() -> None:
     unverified = 0
     for row in rows:
         gold_spec = TaskSpec.from_dict(row["spec"]) if row.get("spec") else None
-        if args.pairs and _spec_findings(verifier, row["manifest"], gold_spec):
+        if (args.pairs or args.handwritten) and _spec_findings(verifier, row["manifest"], gold_spec):
             unverified += 1  # a raw pair whose answer fails its own spec says nothing about the reader
             continue
         read = read_request(row["instruction"])
@@ -85,10 +99,16 @@ def main() -> None:
         gold = requirements(gold_spec)
         got = requirements(read)
         found = gold & got
-        for group in ("all", f"source {row['source']}", f"family {row['family'].split(':')[0]}"):
+        groups = ["all", f"source {row['source']}", f"family {row['family'].split(':')[0]}"]
+        groups += [f"style {row['style']}"] if row.get("style") else []
+        for group in groups:
             totals[group]["gold"] += len(gold)
             totals[group]["found"] += len(found)
             totals[group]["requests"] += 1
+        for kind in {item[0] for item in gold} if row.get("style") else ():
+            totals[f"kind {kind}"]["gold"] += sum(item[0] == kind for item in gold)
+            totals[f"kind {kind}"]["found"] += sum(item[0] == kind for item in found)
+            totals[f"kind {kind}"]["requests"] += 1
         fields_missed.update(f"{kind} {key}" for kind, key, _ in gold - got)
         extra.update(f"{kind} {key}" for kind, key, _ in got - gold)
         if read is None:
@@ -99,7 +119,8 @@ def main() -> None:
                                    "findings": [f"{f.rule} {f.path}: {f.message}" for f in spec_findings]})
     seconds = time.perf_counter() - start
     summary = {
-        "corpus": args.pairs or args.corpus, "requests": len(rows) - unverified, "left_out_unverified": unverified,
+        "corpus": args.pairs or (f"handwritten:{args.handwritten}" if args.handwritten else args.corpus),
+        "requests": len(rows) - unverified, "left_out_unverified": unverified,
         "read_a_spec": read_count, "false_failures": len(false_failures),
         "false_failure_rate": round(len(false_failures) / (len(rows) - unverified), 4),
         "recall": {group: round(c["found"] / c["gold"], 4) if c["gold"] else None
@@ -114,10 +135,17 @@ def main() -> None:
     print(report(summary))
 
 
+def _source_flag(corpus: str) -> str:
+    if corpus.startswith("handwritten:"):
+        return "--handwritten " + corpus.split(":", 1)[1]
+    return f"{'--pairs' if corpus.endswith('.jsonl') else '--corpus'} {corpus}"
+
+
 def report(s: dict) -> str:
     lines = [
-        "# Reading requirements from a request (`read_request`) on the corpus's verified pairs", "",
-        f"`python bench/request_specs.py {'--pairs' if s['corpus'].endswith('.jsonl') else '--corpus'} {s['corpus']}`; "
+        "# Reading requirements from a request (`read_request`) on "
+        + ("hand-written requests" if s["corpus"].startswith("handwritten:") else "the corpus's verified pairs"), "",
+        f"`python bench/request_specs.py {_source_flag(s['corpus'])}`; "
         f"machine: {s['machine']}", "",
         f"- requests: {s['requests']:,} (raw pairs whose answer fails its own task spec left out: "
         f"{s.get('left_out_unverified', 0)}); a spec read from {s['read_a_spec']:,}; {s['seconds']} s in all",

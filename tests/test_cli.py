@@ -178,3 +178,58 @@ def test_other_runtime_errors_still_raise(monkeypatch):
     cli = _verb_raising(monkeypatch, RuntimeError("shape mismatch"))
     with pytest.raises(RuntimeError, match="shape mismatch"):
         cli.main(["eval"])
+
+
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+"""
+
+
+def test_validate_checks_a_manifest_against_the_requirements_of_a_request(tmp_path):
+    answer = tmp_path / "web.yaml"
+    answer.write_text(DEPLOYMENT)
+    wrong = kubedistill("validate", str(answer), "--request", "a Deployment named web running nginx:1.27, 3 replicas")
+    assert wrong.returncode == 1, wrong.stdout + wrong.stderr
+    lines = wrong.stdout.splitlines()
+    assert lines[0] == 'requirements read from the request: Deployment web: image="nginx:1.27", replicas=3'
+    assert "L4-SPEC-MISMATCH" in lines[1] and "/spec/replicas" in lines[1]
+    request = tmp_path / "request.txt"
+    request.write_text("pls a deployment named web with two replicas, image nginx:1.27\n")
+    right = kubedistill("validate", "-", "--request", f"@{request}", "-o", "json", stdin=DEPLOYMENT)
+    assert right.returncode == 0, right.stdout + right.stderr
+    report = json.loads(right.stdout)
+    assert report["resources"][0]["status"] == "valid"
+    assert report["request"]["requirements"]["objects"][0] == {"kind": "Deployment", "name": "web",
+                                                               "image": "nginx:1.27", "replicas": 2}
+
+
+@pytest.mark.parametrize(("request_arg", "message"), [
+    ("   ", "--request: the request is empty"),
+    ("@/no/such/request.txt", "--request: cannot read /no/such/request.txt"),
+])
+def test_validate_request_bad_input_exits_2_with_a_message(tmp_path, request_arg, message):
+    answer = tmp_path / "web.yaml"
+    answer.write_text(DEPLOYMENT)
+    run = kubedistill("validate", str(answer), "--request", request_arg)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.startswith(f"kubedistill validate: error: {message}") and "Traceback" not in run.stderr
+
+
+def test_validate_request_takes_one_answer(tmp_path):
+    for name in ("a.yaml", "b.yaml"):
+        (tmp_path / name).write_text(DEPLOYMENT)
+    run = kubedistill("validate", str(tmp_path), "--request", "a Deployment")
+    assert run.returncode == 2 and "--request checks one answer, got 2 files" in run.stderr

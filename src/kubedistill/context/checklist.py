@@ -96,10 +96,12 @@ def items(obj: ObjectSpec) -> Iterator[str]:
 def checklist(spec: TaskSpec | None) -> str:
     """The checklist of ``spec``, or "" when it states nothing (a request the reader found no requirement in
     gets the plain prompt, word for word)."""
-    if spec is None or not spec.objects:
+    if spec is None or not (spec.objects or spec.existing):
         return ""
     lines = []
     for obj in spec.objects:
         said = "; ".join(items(obj))
         lines.append(f"- {obj.kind}{' ' + obj.name if obj.name else ''}{': ' + said if said else ''}")
+    lines += [f"- {ref.kind} {ref.name}: exists in the cluster already; use it, do not write it" for ref in
+              spec.existing]
     return CHECKLIST_HEADER + "\n" + "\n".join(lines)

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from kubedistill.context.spec import ObjectSpec, TaskSpec
+from kubedistill.context.spec import ObjectRef, ObjectSpec, TaskSpec
 from kubedistill.verify import cron
 
 T = TypeVar("T")
@@ -47,13 +47,16 @@ _KIND_PATTERNS: dict[str, str] = {
     "ReplicaSet": r"replica\s?sets?\b",
     "CronJob": r"(?:cron\s?jobs?|scheduled\s+(?:batch\s+)?jobs?)\b",
     "Job": r"jobs?\b",
-    "Pod": r"pods?\b",
+    "Pod": r"pods?\b(?!['’]s|\s*(?:security|disruption|templates?|specs?|labels?|selectors?|level|(?:anti-?)?affinity|"
+           r"ips?|cidrs?|network|count|priority|names?|overhead|identity|logs?|-level)\b)",
     "ServiceAccount": r"service\s?accounts?\b",
     "Service": r"services?\b",
     "Ingress": r"ingress(?:es)?\b(?!\s*class)",
     "ConfigMap": r"config\s?maps?\b",
     "Secret": r"secrets?\b",
     "PersistentVolumeClaim": r"(?:persistent\s?volume\s?claims?|pvcs?)\b",
+    "PersistentVolume": r"(?:persistent\s?volumes?|pvs?)\b(?!\s?claim)",
+    "PriorityClass": r"priority\s?class(?:es)?\b",
     "HorizontalPodAutoscaler": r"(?:horizontal\s?pod\s?autoscalers?|hpas?|autoscalers?)\b",
     "PodDisruptionBudget": r"(?:pod\s?disruption\s?budgets?|pdbs?)\b",
     "NetworkPolicy": r"network\s?polic(?:y|ies)\b",
@@ -71,13 +74,18 @@ _ARTICLES = frozenset(["a", "an", "one", "the", "this", "that", "its", "their", 
 _PLAIN_WORDS: dict[str, frozenset[str]] = {
     "Job": frozenset({"a", "an", "one", "this", "new", "single", "another", "batch", "one-off", "one-shot",
                       "kubernetes", "k8s"}),  # "my job", "the job market" are plain English
-    "Pod": _ARTICLES | {"bare", "standalone", "static", "debug"},
+    "Pod": frozenset({"bare", "standalone", "static", "debug", "single", "one-off", "test", "throwaway"}),
     "Service": _ARTICLES | {"headless", "clusterip", "nodeport", "loadbalancer", "balancer", "port", "k8s",
                             "kubernetes"},
     "Secret": _ARTICLES | {"opaque", "tls", "generic", "kubernetes", "k8s"},
     "Role": _ARTICLES | {"namespaced", "rbac", "read-only", "reader"},
     "Namespace": _ARTICLES | {"dedicated", "kubernetes", "k8s"},
     "Ingress": _ARTICLES | {"nginx", "kubernetes", "k8s", "http", "https", "tls"},
+    "PersistentVolume": frozenset({"nfs", "static", "pre-provisioned", "kubernetes", "k8s"}),
+    "StorageClass": frozenset({"a", "an", "new", "one", "another", "single", "custom", "dedicated"}),
+    "PriorityClass": frozenset({"a", "an", "new", "one", "another", "single", "custom", "dedicated"}),
+    # "10Gi on storage class gp3", "the storage class called standard-rwo": a class to name, not to write
+    # "a Deployment with a persistent volume" asks for storage; "a PersistentVolume" or "an nfs pv" for the kind
 }
 """Kind names that are also plain English count in lower case only after these words, so "the pods", "a web
 service's users" or "in the prod namespace" add nothing; written as the kind ("Service") they always count."""
@@ -106,10 +114,37 @@ _REF_CUE = re.compile(r"(?:(?:\bfrom|\bto|\buses?|\busing|\bmounts?|\bmounting|\
                       r"\bscal(?:e|es|ing))\s+(?:the\s+|a\s+|an\s+|its\s+|my\s+|our\s+|your\s+|their\s+|existing\s+)?"
                       r"(?:existing\s+)?"
                       r"|\bwith\s+(?:the|its|their|an?\s+existing)\s+)$", re.I)
-_BACK_REFERENCE = re.compile(r"\b(?:the|this|that|it'?s|its|same|my|our|your|their|existing)\s+$", re.I)
+_BACK_REFERENCE = re.compile(r"\b(?:the|this|that|these|those|it'?s|its|same|my|our|your|their|existing)\s+"
+                             r"(?:one\s+|same\s+|"
+                             r"very\s+)?$", re.I)
 """An object already asked for, or one that exists already ("my web Deployment")."""
-_NEGATED = re.compile(r"\b(?:without|no|not|never|don'?t\s+(?:add|create|include)|instead\s+of)"
-                      r"\s+(?:a\s+|an\s+|any\s+)?$",
+_EXISTING_BEFORE = re.compile(r"\b(?:(?:pre-?|already[-\s]+)?existing|built-?in|"
+                              r"already[-\s]+(?:created|deployed|provisioned|"
+                              r"installed|defined)|(?:already\s+(?:has|have|got|contains?|ships?)|there(?:'s|\s+is)"
+                              r"\s+already)(?:\s+(?:an?|the|one))?)\s+(?:[`\"']?[\w.-]+[`\"']?\s+){0,2}$", re.I)
+_EXISTING_AFTER = re.compile(rf"(?:\s+[`\"']?({_NAME})[`\"']?)?[\s,(]*(?:(?:that|which)\s+(?:[\w-]+\s+){{0,2}}|we\s+|"
+                             r"you\s+)?(?:already\s+(?:exists?|"
+                             r"have|has|made|created|set\s+up|is\s+(?:there|in\s+(?:the\s+)?cluster|deployed|"
+                             r"installed))|exists?\s+already|(?:is|was|has\s+been)\s+already\s+(?:there|in\s+(?:the\s+)?"
+                             r"cluster|deployed|installed|created|made)|(?:has|have)\s+already\s+been\s+(?:created|"
+                             r"made|deployed|installed))\b", re.I)
+"""Words that say an object is in the cluster already; a name they give becomes ``TaskSpec.existing``."""
+_EXISTENCE = re.compile(r"\balready\b|\b(?:pre-?)?existing\b|\bexists?\b|\bbuilt-?in\b|\bthere(?:['’]s|\s+is|\s+are)\s+"
+                        r"(?:a|an|already)\b|\bleave\s+(?:\w+\s+){0,3}(?:alone|out|as\s+(?:it\s+is|they\s+are))\b|"
+                        r"\b(?:don['’]?t|do\s+not|never)\s+(?:re-?)?(?:create|make|write|touch|recreate)\b|"
+                        r"\b(?:runs|\w+s\s+run|live|lives|sit|sits)\s+as\s+(?:a|an)\b", re.I)
+"""A sentence that speaks of objects in the cluster already: a kind it names without a word of making it is one
+to use, not to write ("The minio StatefulSet is already running ..., and so is its headless Service")."""
+_CREATION = re.compile(r"\b(?:write|create|add|make|define|generate|(?:i|we)\s+(?:need|want)|need\s+(?:a|an|one)|"
+                       r"set\s*up|"
+                       r"give|provide|produce|build|spin\s+up|new|extra|another|recreate|deploy|put|i['’]?d\s+like|"
+                       r"show\s+me|look\s+like)\b", re.I)
+_SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n")
+_NEGATED = re.compile(r"\b(?:without|no|not|never|don'?t\s+(?:add|create|include|write|make|need|bother\s+with)|"
+                      r"do\s+not\s+"
+                      r"(?:add|create|include|write|make|need|bother\s+with)|instead\s+of|rather\s+than|(?:nobody|no\s+one)"
+                      r"\s+needs?|no\s+need\s+for|skip(?:ping)?\s+the|leave\s+out)"
+                      r"\s+(?:a\s+|an\s+|any\s+|the\s+)?(?:[\w-]+\s+(?:or|nor)\s+(?:a\s+|an\s+|any\s+)?)?$",
                       re.I)
 
 _NAMESPACE = re.compile(rf"\bin\s+(?:the\s+)?namespace\s+[`\"']?({_NAME})[`\"']?(?![-\w])"
@@ -138,7 +173,7 @@ _PORT_NUMBER = r"(\d{2,5})"
 _TARGET_PORT = re.compile(rf"\btarget\s*port[:=]?\s+{_PORT_NUMBER}\b"
                           rf"|\btargeting\s+(?:container\s+)?port\s+{_PORT_NUMBER}"
                           rf"|\b(?:forwarding|forwards|routing|routes|sending\s+traffic|mapped|mapping)\s+(?:traffic\s+)?"
-                          rf"to\s+(?:container\s+|target\s+)?port\s+{_PORT_NUMBER}"
+                          rf"to\s+(?:the\s+)?(?:containers?['’]?s?\s+|pods?['’]?s?\s+|target\s+)?port\s+{_PORT_NUMBER}"
                           rf"|\bport\s+\d{{2,5}}\s*(?:->|→|to)\s*{_PORT_NUMBER}\b", re.I)
 _NODE_PORT = re.compile(rf"\bnode\s*port[:=]?\s+{_PORT_NUMBER}", re.I)
 _PORTS = re.compile(rf"\b(?:container\s*)?ports?[:=]?\s+{_PORT_NUMBER}((?:\s*(?:,|and|&)\s*\d{{2,5}})*)\b"
@@ -292,7 +327,11 @@ _QUALIFIERS = frozenset({"headless", "clusterip", "nodeport", "loadbalancer", "e
                          "main", "following", "whole", "entire", "default", "above", "below", "other", "first",
                          "second"})
 _NOT_PRENAMES = _STOP | _QUALIFIERS
-_QUALIFIER = re.compile(r"(?:\b(?:headless|node\s?port|load\s?balancer|cluster\s?ip|external\s?name)\s+)+$", re.I)
+_QUALIFIER = {
+    "Service": re.compile(r"(?:\b(?:headless|node\s?port|load\s?balancer|cluster\s?ip|external\s?name)\s+)+$", re.I),
+    "Secret": re.compile(r"(?:\b(?:tls|opaque|generic|docker-?registry|pull|image\s+pull|basic-auth)\s+)+$", re.I),
+}
+"""Words between an article or cue and the kind they qualify ("with the TLS secret", "as a NodePort service")."""
 
 
 @dataclass
@@ -310,6 +349,9 @@ class _Mention:
     """After "a" or "an": a new object, even after a cue ("exposed through a LoadBalancer Service")."""
     plain: bool = False
     """Written in lower case: for "deployment" possibly the everyday word."""
+    existing: bool = False
+    """Said to exist already ("the existing db-creds secret", "a StorageClass fast-ssd that already exists"): an
+    object to use, never one to write."""
 
 
 MAX_CHARS = 16_000
@@ -323,10 +365,27 @@ def read_request(text: str) -> TaskSpec | None:
     text = text[:MAX_CHARS]
     mentions = _mentions(text)
     objects: list[ObjectSpec] = []
+    existing: list[ObjectRef] = []
+    referenced: set[str] = set()  # kinds spoken of as in the cluster already
     owners: list[ObjectSpec | None] = []  # the object each mention's part of the text describes
     for mention in mentions:
         current = owners[-1] if owners else None  # the object whose part of the request this is in
         referable = mention.kind in REFERABLE.get(current.kind if current else "", ())
+        if not mention.existing and _in_the_cluster(text, mention):
+            owners.append(current)  # spoken of as there already: nothing to write, and not sure enough to forbid
+            referenced.add(mention.kind)
+            continue
+        if mention.back and mention.kind in referenced and not any(o.kind == mention.kind for o in objects):
+            owners.append(None)  # "the ConfigMap needs X=1" after one spoken of as there already: whose is unclear
+            continue
+        if mention.existing:  # to be used, not written: the answer must not write it again
+            referenced.add(mention.kind)
+            if mention.name and ObjectRef(mention.kind, mention.name) not in existing:
+                existing.append(ObjectRef(mention.kind, mention.name))
+                if referable:
+                    current.refs.setdefault(mention.kind, mention.name)
+            owners.append(current)
+            continue
         if mention.cued and current is not None and (referable or not mention.indefinite):
             if mention.name and referable:
                 current.refs.setdefault(mention.kind, mention.name)
@@ -338,7 +397,8 @@ def read_request(text: str) -> TaskSpec | None:
             same[-1].name = same[-1].name or mention.name
             owners.append(same[-1])
             continue
-        if mention.back and (current is not None or mention.cued):
+        if mention.back and (current is not None or mention.cued or not _CREATION.search(
+                text, max(0, mention.start - 40), mention.start)):
             # "on the fast-rwo storage class", "route traffic to the api service": one that exists already, not one
             # to write
             owners.append(current)
@@ -350,8 +410,64 @@ def read_request(text: str) -> TaskSpec | None:
         owners.append(objects[-1])
     for i, (mention, owner) in enumerate(zip(mentions, owners, strict=True)):
         if owner is not None:
-            _describe(owner, text[mention.start: mentions[i + 1].start if i + 1 < len(mentions) else len(text)])
-    return TaskSpec(objects=objects) if objects else None
+            end = mentions[i + 1].start if i + 1 < len(mentions) else len(text)
+            _describe(owner, _own_part(text, mention.start, end, owner.kind == mention.kind), env=not (
+                owner.kind in WORKLOADS and mention.kind in ("ConfigMap", "Secret")))
+    objects = _without_bare_repeats(objects)
+    _link_existing(objects, existing)
+    return TaskSpec(objects=objects, existing=existing) if objects or existing else None
+
+
+def _without_bare_repeats(objects: list[ObjectSpec]) -> list[ObjectSpec]:
+    """A kind said twice, once with nothing of its own ("a Deployment with a PDB: - a Deployment named web ...
+    - a PDB ..."), is one object as far as anyone can be sure: each required object needs a document of its own,
+    so the bare repeat is dropped rather than asking for a second."""
+    kept = list(objects)
+    for obj in objects:
+        if obj.to_dict() == {"kind": obj.kind} and sum(o.kind == obj.kind for o in kept) > 1:
+            kept.remove(obj)
+    return kept
+
+
+_BUILTIN_CLUSTER_ROLES = frozenset({"view", "edit", "admin", "cluster-admin"})
+"""The user-facing ClusterRoles every cluster ships: bound to, never written."""
+_CLAUSE_END = re.compile(r"[,.;:!?](?=\s)|\n")
+_OTHERS = re.compile(r"(?:[a-z]+[^s\W]s|pods?|those|these|ones|anything|everything)", re.I)
+"""A plural before "labeled": labels of the objects it names, not of the object described."""
+_BULLET = re.compile(r"[ \t]*(?:[-*•+]|\d{1,2}[.)])\s")
+_INTO_NEXT = re.compile(r"\b(?:from|into|inside|in\s+(?:a|an))\s+(?:the\s+|a\s+|an\s+|our\s+|its\s+)?"
+                        r"(?:existing\s+|new\s+)?"
+                        r"[\w-]*\s*$", re.I)
+
+
+def _own_part(text: str, start: int, end: int, introduces: bool) -> str:
+    """The text whose values belong to the mention at ``start``: up to the next mention, but not past the end of
+    its own bullet ("* new secret wp-db ...\n* MARIADB_USER=wp": the next bullet is about something else), and not
+    the last clause when that clause leads into the next object ("..., and X=1 plus Y=2 from a secret called s")."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if introduces and _BULLET.match(text, line_start) and (line_end := text.find("\n", start, end)) != -1:
+        return text[start:line_end]
+    part = text[start:end]
+    if end < len(text) and _INTO_NEXT.search(part):
+        cut = max((m.start() for m in _CLAUSE_END.finditer(part)), default=0)
+        part = part[:cut] if cut > 0 else part
+    return part
+
+
+def _in_the_cluster(text: str, mention: _Mention) -> bool:
+    """Whether the mention's sentence says objects exist already, with no word of making one before the mention."""
+    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, mention.start)), default=0)
+    end = next((m.start() for m in _SENTENCE_END.finditer(text, mention.end)), len(text))
+    return bool(_EXISTENCE.search(text, start, end)) and not _CREATION.search(text, start, mention.start)
+
+
+def _link_existing(objects: list[ObjectSpec], existing: list[ObjectRef]) -> None:
+    """An existing object named before the one that uses it ("with our existing db-creds secret, write a
+    Deployment ..."): a reference of the one object of the request that can name its kind, when there is one."""
+    for ref in existing:
+        users = [o for o in objects if ref.kind in REFERABLE.get(o.kind, ())]
+        if len(users) == 1 and not any(r == ref.name for r in users[0].refs.values()):
+            users[0].refs.setdefault(ref.kind, ref.name)
 
 
 def outline(spec: TaskSpec) -> str:
@@ -361,6 +477,7 @@ def outline(spec: TaskSpec) -> str:
         values = {k: v for k, v in obj.to_dict().items() if k not in ("kind", "name")}
         said = ", ".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in values.items())
         parts.append(f"{obj.kind}{' ' + obj.name if obj.name else ''}{': ' + said if said else ''}")
+    parts += [f"{ref.kind} {ref.name} (exists already: not to be written)" for ref in spec.existing]
     return "; ".join(parts)
 
 
@@ -370,17 +487,27 @@ def _plural(word: str) -> bool:
         word.endswith("s") and not word.endswith(("ingress", "class")))
 
 
-def _kind_word(kind: str, word: str, before: str) -> bool:
+_POD_TO_WRITE = re.compile(r"[:,]?\s+(?:named|called|(?:that\s+)?runs?|running|using|with\s+(?:the\s+)?(?:name|image|"
+                           r"container)|(?:from|of)\s+(?:the\s+)?image|in\s+(?:the\s+)?(?:namespace|ns)|for\s+me|"
+                           r"manifest|spec|definition|with\s+\w+\s+(?:sidecar|init))\b|\s*[:?]|\s*$", re.I)
+
+
+def _kind_word(kind: str, word: str, before: str, after: str = "") -> bool:
     if kind == "Namespace" and re.search(r"\bin\s+(?:the\s+|a\s+)?$|\b(?:same|target|its|their|own)\s+$", before, re.I):
         return False  # "in the namespace prod" places an object; it asks for no Namespace
-    if kind not in _PLAIN_WORDS or word[0].isupper():
+    if kind not in _PLAIN_WORDS or word[0].isupper() or _EXISTING_BEFORE.search(before):
         return True
     if re.search(r"\b(?:than|least|most|only|just)\s+(?:one|a|an)\s+$", before, re.I):
         return False  # "no more than one pod down", "at least one service": a count, not an object to write
     if _NAMED_BACKEND.search(before):
         return True  # "routing to the reports service": a named object the request points at
     previous = before.split()[-1].lower() if before.split() else ""
-    return previous in _PLAIN_WORDS[kind]
+    if previous in _PLAIN_WORDS[kind]:
+        return True
+    words = [w.lower() for w in before.split()[-2:]]
+    if kind == "Pod" and (previous in _ARTICLES or (len(words) == 2 and words[0] in ("a", "an"))):
+        return bool(_POD_TO_WRITE.match(after))  # "a (memcached) pod named x" is one to write; "for a pod to start" not
+    return False
 
 
 def _mentions(text: str) -> list[_Mention]:
@@ -391,9 +518,9 @@ def _mentions(text: str) -> list[_Mention]:
             continue  # a plural names no single object; "called clusterrolebinding" is a name, not a kind
         kind = match.lastgroup or ""
         before = text[max(0, match.start() - 40): match.start()]
-        if not _kind_word(kind, match.group(0), before):
+        if not _kind_word(kind, match.group(0), before, text[match.end(): match.end() + 40]):
             continue
-        qualifiers = _QUALIFIER.search(before) if kind == "Service" else None
+        qualifiers = _QUALIFIER[kind].search(before) if kind in _QUALIFIER else None
         start = match.start() - (len(before) - qualifiers.start()) if qualifiers else match.start()
         before = text[max(0, start - 40): start]  # cues stand before "as a LoadBalancer service" too
         if _NEGATED.search(before):
@@ -418,6 +545,13 @@ def _mentions(text: str) -> list[_Mention]:
         if named:
             mention.name = named[1]
             mention.end = match.end() + named.end()
+        if not mention.name and (slashed := re.match(rf"/({_NAME})(?![-\w])", rest)):
+            mention.name, mention.cued, mention.end = slashed[1], True, match.end() + slashed.end()  # clusterrole/view
+        after = _EXISTING_AFTER.match(text[mention.end:])
+        mention.existing = bool(_EXISTING_BEFORE.search(before) or after) or (
+            kind == "ClusterRole" and (mention.name or "") in _BUILTIN_CLUSTER_ROLES)
+        if after and after[1] and not mention.name and mention.cued and after[1].lower() not in _STOP:
+            mention.name = after[1]  # "the TLS secret shop-tls that cert-manager already created"
         found.append(mention)
     if any(m.kind in WORKLOADS - {"Deployment"} and not m.cued for m in found):
         # "a database deployment ... a stateful set": a lower-case deployment beside another workload kind is the
@@ -426,18 +560,20 @@ def _mentions(text: str) -> list[_Mention]:
     return found
 
 
-def _describe(obj: ObjectSpec, part: str) -> None:
-    """Read the values ``part`` of the request states about ``obj``."""
+def _describe(obj: ObjectSpec, part: str, env: bool = True) -> None:
+    """Read the values ``part`` of the request states about ``obj``; ``env`` False when the part is about a
+    ConfigMap or Secret the workload reads, whose KEY=value entries are that object's, not the container's."""
     kind = obj.kind
     if kind not in CLUSTER_SCOPED and obj.namespace is None and (m := _NAMESPACE.search(part)):
         name = _group(m)
         if name.lower() not in _STOP | {"same", "target", "given", "current", "your", "my", "our", "their"}:
             obj.namespace = name
     for m in _LABEL.finditer(part):
-        if not re.search(r"\bpods?\s+$", part[max(0, m.start() - 12): m.start()], re.I):  # "pods with label x=y"
+        previous = part[max(0, m.start() - 24): m.start()].split()
+        if not previous or not _OTHERS.fullmatch(previous[-1]):  # "deletes claims labeled x=y": the claims' labels
             obj.labels.setdefault(m[1], m[2].rstrip("."))
     if kind in WORKLOADS:
-        _workload(obj, part)
+        _workload(obj, part, env)
     elif kind == "Service":
         _service(obj, part)
         _selector(obj, part, "/spec/selector")
@@ -478,9 +614,9 @@ def _describe(obj: ObjectSpec, part: str) -> None:
                 obj.access_modes.append(mode)
 
 
-def _workload(obj: ObjectSpec, part: str) -> None:
+def _workload(obj: ObjectSpec, part: str, env: bool = True) -> None:
     if obj.image is None:
-        obj.image = next(_images(part), None)
+        obj.image = _only(_images(part))  # two images (an init container, a sidecar): which is which is unclear
     if obj.kind in SCALABLE and obj.replicas is None and (m := _REPLICAS.search(part)):
         value = _group(m)
         obj.replicas = int(_NUMBER_WORDS.get(value.lower(), value))
@@ -491,7 +627,7 @@ def _workload(obj: ObjectSpec, part: str) -> None:
     for port in _ports(part[: exposed.start() if exposed else len(part)]):
         if port not in obj.ports:
             obj.ports.append(port)
-    for pattern in _ENV:
+    for pattern in _ENV if env else _ENV[1:]:
         for m in pattern.finditer(part):
             name, value = m[1], m[2].strip("\"'").rstrip(".,;:?!)")
             if name not in _NOT_ENV and value:
@@ -708,9 +844,15 @@ def _schedule(part: str) -> str | None:
         if not cron.problem(value):
             return value
     for pattern, make in _SCHEDULES:
-        if m := pattern.search(part):
+        if (m := pattern.search(part)) and not _NARROWED.match(part, m.end()):
             return make(m)
     return None
+
+
+_NARROWED = re.compile(r"[^.;\n]{0,30}?\b(?:during|between|from|until|till|except|only\s+on|on\s+(?:week|business|"
+                       r"work)|week\s?days?|(?:mon|tues|wednes|thurs|fri|satur|sun)day|office|business|working|hours)\b",
+                       re.I)
+"""Words that narrow "every 5 minutes" to some hours or days: the cron fields they imply are not read."""
 
 
 def _at(m: re.Match, first: int, rest: str) -> str | None:

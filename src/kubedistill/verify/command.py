@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 
+from kubedistill.context.request import outline, read_request
+from kubedistill.context.spec import TaskSpec
 from kubedistill.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UserError
-from kubedistill.verify.engine import VerifyConfig, verify_paths
+from kubedistill.verify.engine import Verifier, VerifyConfig, discover, verify_paths
 from kubedistill.verify.finding import DocumentResult, Status
 from kubedistill.verify.output import FORMATS, WRITERS, JsonStream, Summary, text_lines, text_summary
 from kubedistill.verify.policy import PROFILES
@@ -37,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="also list valid documents (text)")
     parser.add_argument("-j", "--jobs", type=int, default=0,
                         help="processes (default 0: one per core, up to 8, for 32 files or more; else 1)")
+    parser.add_argument("--request", metavar="TEXT|@FILE",
+                        help="also check the manifest against the requirements read from this request, as "
+                             "'kubedistill generate' does (@FILE reads it from a file); one input only")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour text output")
 
 
@@ -62,18 +68,65 @@ def config_from_args(args: argparse.Namespace) -> VerifyConfig:
     return config
 
 
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+def read_request_text(value: str) -> str:
+    """The request of ``--request``: the text itself, or the contents of the file after ``@``."""
+    if value.startswith("@"):
+        path = value[1:]
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_REQUEST_BYTES + 1)
+        except OSError as exc:
+            raise UserError(f"--request: cannot read {path}: {exc.strerror or exc}",
+                            "give the request as text, or @FILE naming a readable file") from None
+        if len(data) > MAX_REQUEST_BYTES:
+            raise UserError(f"--request: {path} is longer than {MAX_REQUEST_BYTES} bytes", "a request is a few lines")
+        try:
+            value = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UserError(f"--request: {path} is not UTF-8 text") from None
+    if not value.strip():
+        raise UserError("--request: the request is empty",
+                        'kubedistill validate app.yaml --request "a redis Deployment with 2 replicas"')
+    return value.strip()
+
+
+def _request_spec(args: argparse.Namespace) -> TaskSpec | None:
+    """The requirements read from ``--request``; one input only, since the request is about one answer."""
+    text = read_request_text(args.request)
+    files = list(discover(args.paths))
+    if len(files) != 1:
+        raise UserError(f"--request checks one answer, got {len(files)} files",
+                        "join them into one file, or pipe them: cat a.yaml b.yaml | kubedistill validate "
+                        "--request ... -")
+    args.paths = files
+    return read_request(text)
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.paths:
         if sys.stdin.isatty():
             raise UserError("no input", "give files or directories, or pipe a manifest into 'kubedistill validate -'")
         args.paths = ["-"]
     config = config_from_args(args)
+    request = None
+    if args.request is not None:  # one answer checked against its request, as generate checks one
+        spec = _request_spec(args)
+        said = outline(spec) if spec else "none (the request names no object the reader is sure of)"
+        request = {"requirements": spec.to_dict() if spec else None, "outline": said}
+        batches: Iterable[list[DocumentResult]] = [Verifier(config).verify_file(args.paths[0], spec)]
+        if args.output == "text":
+            print(f"requirements read from the request: {said}")
+    else:
+        batches = verify_paths(args.paths, config, args.jobs)
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     stats = Summary()
     failed = errored = False
-    stream = JsonStream(sys.stdout, args.summary) if args.output == "json" else None
+    stream = JsonStream(sys.stdout, args.summary, request) if args.output == "json" else None
     kept: list[DocumentResult] = []  # junit and sarif are written whole at the end
-    for file_results in verify_paths(args.paths, config, args.jobs):
+    for file_results in batches:
         stats.add(file_results)
         failed |= not all(r.passed for r in file_results)
         errored |= any(r.status == Status.ERROR for r in file_results)
@@ -94,3 +147,4 @@ def run(args: argparse.Namespace) -> int:
     if errored:
         return EXIT_USAGE
     return EXIT_FINDINGS if failed else EXIT_OK
+

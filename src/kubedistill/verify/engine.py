@@ -103,14 +103,15 @@ class Verifier:
             return self._verify_bytes(io.BytesIO(text), file, spec)
         return self._verify_chunks(split_documents(text_blocks(text)), file, spec)
 
-    def verify_file(self, path: str) -> list[DocumentResult]:
-        """Verify one file ('-' for stdin), reading it line by line so that huge streams stay small."""
+    def verify_file(self, path: str, spec: TaskSpec | None = None) -> list[DocumentResult]:
+        """Verify one file ('-' for stdin), reading it line by line so that huge streams stay small; with a
+        spec, the file is the answer that spec is checked against."""
         name = "stdin" if path == "-" else path
         try:
             if path == "-":
-                return self._verify_bytes(sys.stdin.buffer, name, None)
+                return self._verify_bytes(sys.stdin.buffer, name, spec)
             with open(path, "rb") as handle:
-                return self._verify_bytes(handle, name, None)
+                return self._verify_bytes(handle, name, spec)
         except OSError as exc:
             result = DocumentResult(name, 0, status=Status.ERROR)
             reason = exc.strerror or str(exc)

@@ -54,8 +54,8 @@ class Summary:
 class JsonStream:
     """Writes ``{"resources": [...], "summary": {...}}`` one file's results at a time (bounded memory)."""
 
-    def __init__(self, out: IO[str], with_summary: bool) -> None:
-        self.out, self.with_summary, self.first = out, with_summary, True
+    def __init__(self, out: IO[str], with_summary: bool, request: dict | None = None) -> None:
+        self.out, self.with_summary, self.first, self.request = out, with_summary, True, request
         self.summary = Summary()
         out.write('{\n  "resources": [')
 
@@ -67,6 +67,8 @@ class JsonStream:
 
     def close(self) -> None:
         self.out.write("\n  ]")
+        if self.request is not None:
+            self.out.write(',\n  "request": ' + json.dumps(self.request))
         if self.with_summary:
             self.out.write(',\n  "summary": ' + json.dumps(self.summary.to_dict()))
         self.out.write("\n}\n")
