@@ -98,6 +98,14 @@ def test_existing_and_unwritten_objects_must_stay_out_of_the_answer(verifier):
     assert "L4-SPEC-UNWANTED-OBJECT" in rules_of(verifier.verify_text(WEB, spec=unwritten))
 
 
+def test_a_named_target_port_meets_the_number_its_pods_give_that_name(verifier):
+    assert "targetPort: http" in WEB and "name: http" in WEB and "containerPort: 8080" in WEB
+    spec = TaskSpec(objects=[ObjectSpec(kind="Service", target_ports=[8080])])
+    assert not errors_of(verifier.verify_text(WEB, spec=spec))
+    spec = TaskSpec(objects=[ObjectSpec(kind="Service", target_ports=[9090])])
+    assert "L4-SPEC-MISMATCH" in rules_of(verifier.verify_text(WEB, spec=spec))
+
+
 def test_each_required_object_needs_its_own_document(verifier):
     """"Two namespaces" is not met by one; two specs that fit one document each are met by two."""
     one = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n"

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
+from kubedistill.context.numbers import spelled_out
 from kubedistill.context.spec import ObjectRef, ObjectSpec, TaskSpec
 from kubedistill.verify import cron
 
@@ -41,32 +42,33 @@ CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "S
 
 # kind -> pattern of its mention. A plural names no single object and is left alone.
 _KIND_PATTERNS: dict[str, str] = {
-    "Deployment": r"deployments?\b",
-    "StatefulSet": r"stateful\s?sets?\b",
-    "DaemonSet": r"daemon\s?sets?\b",
-    "ReplicaSet": r"replica\s?sets?\b",
-    "CronJob": r"(?:cron\s?jobs?|scheduled\s+(?:batch\s+)?jobs?)\b",
+    "Deployment": r"deploy\b|deployments?\b",
+    "StatefulSet": r"sts\b|stateful\s?sets?\b",
+    "DaemonSet": r"ds\b|daemon\s?sets?\b",
+    "ReplicaSet": r"rs\b|replica\s?sets?\b",
+    "CronJob": r"cj\b|(?:cron\s?jobs?|scheduled\s+(?:batch\s+)?jobs?)\b",
     "Job": r"jobs?\b",
-    "Pod": r"pods?\b(?!['’]s|\s*(?:security|disruption|templates?|specs?|labels?|selectors?|level|(?:anti-?)?affinity|"
+    "Pod": r"po\b|pods?\b(?!['’]s|\s*(?:security|disruption|templates?|specs?|labels?|selectors?|level|"
+           r"(?:anti-?)?affinity|"
            r"ips?|cidrs?|network|count|priority|names?|overhead|identity|logs?|-level)\b)",
-    "ServiceAccount": r"service\s?accounts?\b",
-    "Service": r"services?\b",
+    "ServiceAccount": r"sa\b|service\s?accounts?\b",
+    "Service": r"svc\b|services?\b",
     "Ingress": r"ingress(?:es)?\b(?!\s*class)",
-    "ConfigMap": r"config\s?maps?\b",
-    "Secret": r"secrets?\b",
+    "ConfigMap": r"cm\b|config\s?maps?\b(?!\s+(?:keys?|values?|names?|data|refs?|entr(?:y|ies))\b)",
+    "Secret": r"secrets?\b(?!\s+(?:keys?|values?|names?|data|refs?|entr(?:y|ies))\b)",
     "PersistentVolumeClaim": r"(?:persistent\s?volume\s?claims?|pvcs?)\b",
     "PersistentVolume": r"(?:persistent\s?volumes?|pvs?)\b(?!\s?claim)",
     "PriorityClass": r"priority\s?class(?:es)?\b",
     "HorizontalPodAutoscaler": r"(?:horizontal\s?pod\s?autoscalers?|hpas?|autoscalers?)\b",
     "PodDisruptionBudget": r"(?:pod\s?disruption\s?budgets?|pdbs?)\b",
-    "NetworkPolicy": r"network\s?polic(?:y|ies)\b",
-    "ClusterRoleBinding": r"cluster\s?role\s?bindings?\b",
+    "NetworkPolicy": r"netpol\b|network\s?polic(?:y|ies)\b",
+    "ClusterRoleBinding": r"crb\b|cluster\s?role\s?bindings?\b",
     "ClusterRole": r"cluster\s?roles?\b",
-    "RoleBinding": r"role\s?bindings?\b",
+    "RoleBinding": r"rb\b|role\s?bindings?\b",
     "Role": r"roles?\b",
-    "ResourceQuota": r"resource\s?quotas?\b",
+    "ResourceQuota": r"quota\b|resource\s?quotas?\b",
     "LimitRange": r"limit\s?ranges?\b",
-    "Namespace": r"namespaces?\b",
+    "Namespace": r"ns\b|namespaces?\b(?!\s+(?:labels?|selectors?|names?|level|scoped|wide|isolation)\b|-)",
     "StorageClass": r"storage\s?class(?:es)?\b",
 }
 _ARTICLES = frozenset(["a", "an", "one", "the", "this", "that", "its", "their", "new", "single", "your", "my", "our",
@@ -93,6 +95,7 @@ _KIND = re.compile(r"(?<![-\w./:])(?:" + "|".join(f"(?P<{kind}>{pattern})" for k
                    + r")(?![-\w])", re.I)  # not inside a name: "ingress-nginx", "web-hpa", "BACKEND_SERVICE"
 
 _NAME = r"[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?"
+_LETTER_NAME = r"[a-z](?:[-a-z0-9.]*[a-z0-9])?"  # "namespace: 10 CPUs" names no namespace
 _PRENAME = rf"\b(?:the|my|our|your|their)\s+[`\"']?({_NAME})[`\"']?\s+$"
 """A name before the kind, after a definite article or possessive ("the config-backup service account")."""
 _NAMED_BACKEND = re.compile(r"(?:\bto|\bfrom|\bvia|\bthrough|\btargets?|\btargeting|\bagainst|\bbound\s+to)\s+"
@@ -101,7 +104,7 @@ _NAMED = re.compile(rf"^[\s,:]*(?:-\s+)?(?:(?:that\s+is\s+|which\s+is\s+)?(?:nam
                     rf"|with\s+name|name[:=]?)"
                     rf"\s+[`\"']?({_NAME})[`\"']?(?![-\w:])", re.I)
 _QUOTED_NAME = re.compile(rf"^\s*[`\"']({_NAME})[`\"']")
-_BARE_NAME = re.compile(rf"^\s*({_NAME})(?![-\w:])")
+_BARE_NAME = re.compile(rf"^\s*({_NAME})(?![-\w:=]|\.\w)")
 """A name right after a kind ("from Secret db-auth", "to Service api,"): taken when no English word looks like it
 (a hyphen or digit in it), or when the kind is written as the kind and the name ends the clause."""
 _STOP = frozenset(["a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "it", "its", "of", "on", "or",
@@ -135,11 +138,17 @@ _EXISTENCE = re.compile(r"\balready\b|\b(?:pre-?)?existing\b|\bexists?\b|\bbuilt
                         r"\b(?:runs|\w+s\s+run|live|lives|sit|sits)\s+as\s+(?:a|an)\b", re.I)
 """A sentence that speaks of objects in the cluster already: a kind it names without a word of making it is one
 to use, not to write ("The minio StatefulSet is already running ..., and so is its headless Service")."""
+_NOT_THERE = re.compile(r"\b(?:don['’]?t|doesn['’]?t|does\s+not|do\s+not|isn['’]?t|aren['’]?t|is\s+not|are\s+not|"
+                        r"not)\s+"
+                        r"(?:yet\s+|already\s+)?(?:exist|there|in\s+the\s+cluster)", re.I)
 _CREATION = re.compile(r"\b(?:write|create|add|make|define|generate|(?:i|we)\s+(?:need|want)|need\s+(?:a|an|one)|"
                        r"set\s*up|"
                        r"give|provide|produce|build|spin\s+up|new|extra|another|recreate|deploy|put|i['’]?d\s+like|"
                        r"show\s+me|look\s+like)\b", re.I)
-_SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n")
+_SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n(?=[ \t]*(?:[-*•+]|\d{1,2}[.)])\s)|\n[ \t]*\n")
+"""Sentence ends; a line break ends one only before a bullet or a blank line (requests are often hard-wrapped)."""
+_DEFINITE_NAMED = re.compile(rf"\b(?:the|this|that|our|my|your|their)\s+[`\"']?{_NAME}[`\"']?\s+$", re.I)
+""""The shop namespace": one the request knows of, not one it asks for."""
 _NEGATED = re.compile(r"\b(?:without|no|not|never|don'?t\s+(?:add|create|include|write|make|need|bother\s+with)|"
                       r"do\s+not\s+"
                       r"(?:add|create|include|write|make|need|bother\s+with)|instead\s+of|rather\s+than|(?:nobody|no\s+one)"
@@ -147,19 +156,26 @@ _NEGATED = re.compile(r"\b(?:without|no|not|never|don'?t\s+(?:add|create|include
                       r"\s+(?:a\s+|an\s+|any\s+|the\s+)?(?:[\w-]+\s+(?:or|nor)\s+(?:a\s+|an\s+|any\s+)?)?$",
                       re.I)
 
-_NAMESPACE = re.compile(rf"\bin\s+(?:the\s+)?namespace\s+[`\"']?({_NAME})[`\"']?(?![-\w])"
-                        rf"|\bin\s+(?:the\s+)?[`\"']?({_NAME})[`\"']?\s+namespace\b"
-                        rf"|\bnamespace[:=]\s*[`\"']?({_NAME})", re.I)
+_NAMESPACE = re.compile(rf"\bin\s+(?:the\s+)?(?:existing\s+|same\s+)?namespace\s+[`\"']?({_NAME})[`\"']?(?![-\w])"
+                        rf"|\b(?:in|on|into)\s+(?:the\s+)?[`\"']?({_NAME})[`\"']?\s+namespace\b"
+                        rf"|\bnamespace[:=]\s*[`\"']?({_LETTER_NAME})"
+                        rf"|\b(?:in\s+)?ns(?:[:=]\s*|\s+(?:is\s+)?)[`\"']?({_NAME})[`\"']?(?![-\w])"
+                        rf"|\b(?:namespace|ns)\s+is\s+[`\"']?({_NAME})[`\"']?(?=\s*(?:[.,;!\n]|$))"
+                        rf"|(?<!\S)-n\s+({_NAME})(?![-\w])", re.I)
+_NOT_NAMESPACES = _STOP | {"same", "target", "given", "current", "your", "my", "our", "their", "existing", "new",
+                            "default-deny", "whole", "entire", "other", "app", "team"}
 _NUMBER_WORDS = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
                                               "nine", "ten"])}
 _COUNT = r"(\d{1,6}|zero|one|two|three|four|five|six|seven|eight|nine|ten)"
 _REPLICAS = re.compile(rf"\b{_COUNT}\s+(?:identical\s+|pod\s+)?replicas?\b"
                        rf"|\breplicas?\s*(?:count\s*)?(?:of|:|=|to|set\s+to)\s*{_COUNT}\b"
                        rf"|\breplica\s+count\s+(?:of\s+)?{_COUNT}\b|\bscaled?\s+to\s+{_COUNT}\b(?!\s*%)"
-                       rf"|\b(?:running|runs|run|with)\s+{_COUNT}\s+(?:identical\s+)?(?:pods|copies|instances)\b", re.I)
+                       rf"|\b(?:running|runs|run|with)\s+{_COUNT}\s+(?:identical\s+)?(?:pods|copies|instances)\b"
+                       rf"|(?<![\w./:-])x\s?(\d{{1,3}})(?![\w.])", re.I)  # "x3" in chat
 _IMAGE_TOKEN = r"[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9._-]+)?(?:@sha256:[a-f0-9]{64})?"
 _IMAGES = (
-    re.compile(rf"\bimage[:=]?[ \t]+[`\"']?({_IMAGE_TOKEN})[`\"']?", re.I),
+    re.compile(rf"\b(?:image|img)[:=]?[ \t]+(?:(?:is|should\s+be|will\s+be|=)[ \t]+)?[`\"']?({_IMAGE_TOKEN})[`\"']?",
+               re.I),  # "Image is nginx:1.27": the image, not "is"
     re.compile(rf"\b(?:using|uses|use|with|from|runs|running|run|based\s+on)\s+(?:the\s+|an?\s+)?(?:official\s+)?"
                rf"[`\"']?({_IMAGE_TOKEN})[`\"']?\s+(?:container\s+)?image\b", re.I),
     re.compile(rf"\b(?:runs|running|run|serving|serves|using|uses|use|for|of|with)\s+(?:the\s+)?[`\"']?({_IMAGE_TOKEN})"
@@ -174,11 +190,14 @@ _TARGET_PORT = re.compile(rf"\btarget\s*port[:=]?\s+{_PORT_NUMBER}\b"
                           rf"|\btargeting\s+(?:container\s+)?port\s+{_PORT_NUMBER}"
                           rf"|\b(?:forwarding|forwards|routing|routes|sending\s+traffic|mapped|mapping)\s+(?:traffic\s+)?"
                           rf"to\s+(?:the\s+)?(?:containers?['’]?s?\s+|pods?['’]?s?\s+|target\s+)?port\s+{_PORT_NUMBER}"
-                          rf"|\bport\s+\d{{2,5}}\s*(?:->|→|to)\s*{_PORT_NUMBER}\b", re.I)
-_NODE_PORT = re.compile(rf"\bnode\s*port[:=]?\s+{_PORT_NUMBER}", re.I)
+                          rf"|\bport\s+\d{{2,5}}\s*(?:->|→|to)\s*{_PORT_NUMBER}\b"
+                          rf"|(?<![\w:.])\d{{2,5}}\s*(?:->|→)\s*{_PORT_NUMBER}\b", re.I)
+_NODE_PORT = re.compile(rf"\bnode\s*port\s*[:=]\s*{_PORT_NUMBER}|\bnode\s+port\s+{_PORT_NUMBER}", re.I)
+"""A node port is "nodePort: 30080" or "node port 30080"; "nodeport 3000" in chat is the type and the port."""
 _PORTS = re.compile(rf"\b(?:container\s*)?ports?[:=]?\s+{_PORT_NUMBER}((?:\s*(?:,|and|&)\s*\d{{2,5}})*)\b"
                     rf"|\blisten(?:s|ing)?\s+on\s+(?:port\s+)?{_PORT_NUMBER}\b"
-                    rf"|\bon\s+{_PORT_NUMBER}\b(?![-:/]|\.\d|\s*(?:%|[a-z]))", re.I)  # not a date, time or size
+                    rf"|\bon\s+{_PORT_NUMBER}\b(?![-:/]|\.\d|\s*(?:%|[a-z]))"  # not a date, time or size
+                    rf"|(?<![\w:/.-]):{_PORT_NUMBER}\b(?![-:/.\w])", re.I)  # "nginx:1.27 :80"
 _ENV_NAME = r"([A-Z][A-Z0-9_]*[A-Z0-9])"
 _NOT_ENV = frozenset({"CPU", "TCP", "UDP", "SCTP", "HTTP", "HTTPS", "API", "YAML", "JSON", "DNS", "TLS", "SSL",
                       "RAM", "GPU", "ID", "URL", "IP", "PVC", "HPA", "PDB", "RBAC", "RWO", "RWX", "ROX", "TTL",
@@ -208,6 +227,7 @@ _STORAGE = re.compile(rf"{_QTY}{_BYTES}\b(?:\s+of)?\s+(?:persistent\s+)?"
 _SIZE = re.compile(rf"\b(?:of|with|requesting|sized?|size\s+of)\s+{_QTY}{_BYTES}\b"
                    rf"(?!\s+(?:of\s+)?(?:memory|ram))()()", re.I)
 """A claim's size may stand alone ("a PVC named data of 10Gi"); groups 3 and 4 keep _STORAGE's numbering."""
+_LONE_SIZE = re.compile(rf"{_QTY}{_BYTES}\b(?!\s+(?:of\s+)?(?:memory|ram)\b)", re.I)
 _ACCESS_MODES = {"readwriteonce": "ReadWriteOnce", "readonlymany": "ReadOnlyMany", "readwritemany": "ReadWriteMany",
                  "readwriteoncepod": "ReadWriteOncePod", "rwo": "ReadWriteOnce", "rox": "ReadOnlyMany",
                  "rwx": "ReadWriteMany", "rwop": "ReadWriteOncePod"}
@@ -251,6 +271,10 @@ _SELECTED = re.compile(rf"\b(?:for|covering|protecting|selecting|selects?|target
 """The pods a Service or a PodDisruptionBudget selects ("selecting pods labeled app=web")."""
 _BACKOFF = re.compile(r"\bbackoff\s*limit\s*(?:of|:|=|to)?\s*(\d{1,3})\b"
                       r"|\bretry(?:ing)?\s+at\s+most\s+(\d{1,3})\s+times\b|\bbackoffLimit[:=]?\s*(\d{1,3})\b", re.I)
+_COMPLETIONS = re.compile(rf"\bcompletions?[:=]?\s*(?:of\s+)?{_COUNT}\b(?!\s*%)"
+                          rf"|\b{_COUNT}\s+(?:total\s+)?completions\b", re.I)
+_PARALLELISM = re.compile(rf"\bparallel(?:ism)?[:=]?\s*(?:of\s+)?{_COUNT}\b(?!\s*%)"
+                          rf"|\b{_COUNT}\s+(?:pods?\s+|at\s+a\s+time\s+|workers\s+)?in\s+paral+el\b", re.I)
 _CONCURRENCY = re.compile(r"\bconcurrency\s*policy[:=]?\s*[`\"']?(forbid|replace|allow)\b"
                           r"|\bnever\s+(?:running|run|runs)\s+(?:two|2)\s+(?:jobs|runs)\s+at\s+once\b"
                           r"|\bno\s+(?:overlapping|concurrent)\s+runs\b", re.I)
@@ -349,6 +373,9 @@ class _Mention:
     """After "a" or "an": a new object, even after a cue ("exposed through a LoadBalancer Service")."""
     plain: bool = False
     """Written in lower case: for "deployment" possibly the everyday word."""
+    shared: bool = False
+    """Joined to the mention before it with nothing between ("deploy + svc, img x, port 8080"): what follows is
+    about both, and which value is whose is not said."""
     existing: bool = False
     """Said to exist already ("the existing db-creds secret", "a StorageClass fast-ssd that already exists"): an
     object to use, never one to write."""
@@ -362,7 +389,7 @@ MAX_OBJECTS = 64
 
 def read_request(text: str) -> TaskSpec | None:
     """The requirements ``text`` states outright, as a task spec; None when it names no object."""
-    text = text[:MAX_CHARS]
+    text = spelled_out(text[:MAX_CHARS])
     mentions = _mentions(text)
     objects: list[ObjectSpec] = []
     existing: list[ObjectRef] = []
@@ -409,13 +436,28 @@ def read_request(text: str) -> TaskSpec | None:
         objects.append(ObjectSpec(kind=mention.kind, name=mention.name))
         owners.append(objects[-1])
     for i, (mention, owner) in enumerate(zip(mentions, owners, strict=True)):
-        if owner is not None:
+        if owner is not None and not mention.shared:
             end = mentions[i + 1].start if i + 1 < len(mentions) else len(text)
-            _describe(owner, _own_part(text, mention.start, end, owner.kind == mention.kind), env=not (
+            part = _own_part(text, mention.start, end, owner.kind == mention.kind,
+                             owner.kind in WORKLOADS or len(objects) == 1)
+            _describe(owner, part, env=not (
                 owner.kind in WORKLOADS and mention.kind in ("ConfigMap", "Secret")))
     objects = _without_bare_repeats(objects)
+    _one_namespace(objects, text)
     _link_existing(objects, existing)
     return TaskSpec(objects=objects, existing=existing) if objects or existing else None
+
+
+def _one_namespace(objects: list[ObjectSpec], text: str) -> None:
+    """A request that places objects in one namespace, and names no other, places all of them there ("deploy +
+    svc in ns shop"): each namespaced object without one of its own gets it."""
+    named = {_group(m) for m in _NAMESPACE.finditer(text)} - _NOT_NAMESPACES
+    named |= {o.namespace for o in objects if o.namespace}
+    if len(named) == 1 and not any(o.kind == "Namespace" for o in objects):
+        place = named.pop()
+        for obj in objects:
+            if obj.kind not in CLUSTER_SCOPED and obj.namespace is None:
+                obj.namespace = place
 
 
 def _without_bare_repeats(objects: list[ObjectSpec]) -> list[ObjectSpec]:
@@ -432,15 +474,20 @@ def _without_bare_repeats(objects: list[ObjectSpec]) -> list[ObjectSpec]:
 _BUILTIN_CLUSTER_ROLES = frozenset({"view", "edit", "admin", "cluster-admin"})
 """The user-facing ClusterRoles every cluster ships: bound to, never written."""
 _CLAUSE_END = re.compile(r"[,.;:!?](?=\s)|\n")
-_OTHERS = re.compile(r"(?:[a-z]+[^s\W]s|pods?|those|these|ones|anything|everything)", re.I)
+_OTHERS = re.compile(r"(?:[a-z]+[^s\W]s|pods?|those|these|ones|anything|everything|stuff|things?|traffic|only|"
+                     r"something|whatever|anyone|nodes?)", re.I)
 """A plural before "labeled": labels of the objects it names, not of the object described."""
+_SELECTING = frozenset({"NetworkPolicy", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler"})
 _BULLET = re.compile(r"[ \t]*(?:[-*•+]|\d{1,2}[.)])\s")
 _INTO_NEXT = re.compile(r"\b(?:from|into|inside|in\s+(?:a|an))\s+(?:the\s+|a\s+|an\s+|our\s+|its\s+)?"
                         r"(?:existing\s+|new\s+)?"
                         r"[\w-]*\s*$", re.I)
 
 
-def _own_part(text: str, start: int, end: int, introduces: bool) -> str:
+_SENTENCE_STOP = re.compile(r"[.!?;](?=\s+\S)")
+
+
+def _own_part(text: str, start: int, end: int, introduces: bool, workload: bool = True) -> str:
     """The text whose values belong to the mention at ``start``: up to the next mention, but not past the end of
     its own bullet ("* new secret wp-db ...\n* MARIADB_USER=wp": the next bullet is about something else), and not
     the last clause when that clause leads into the next object ("..., and X=1 plus Y=2 from a secret called s")."""
@@ -448,17 +495,29 @@ def _own_part(text: str, start: int, end: int, introduces: bool) -> str:
     if introduces and _BULLET.match(text, line_start) and (line_end := text.find("\n", start, end)) != -1:
         return text[start:line_end]
     part = text[start:end]
-    if end < len(text) and _INTO_NEXT.search(part):
-        cut = max((m.start() for m in _CLAUSE_END.finditer(part)), default=0)
+    if end < len(text) and (lead := _INTO_NEXT.search(part)):
+        cut = max((m.start() for m in _CLAUSE_END.finditer(part, 0, lead.start())), default=0)
         part = part[:cut] if cut > 0 else part
+    if not workload and (stop := _SENTENCE_STOP.search(part)):
+        part = part[:stop.start()]  # "deploy + svc in ns x. image y on 3000": the next sentence is the workload's
     return part
+
+
+_REFUSED = re.compile(r"[^.!?;]*?,\s*(?:so\s+)?(?:please\s+|pls\s+)?(?:don['’]?t|do\s+not)(?:\s+do\s+(?:that|it))?"
+                      r"(?:\s+again)?\s*[.!]?\s*$", re.I)
+"""A sentence that closes by refusing what it tells ("someone added an extra NodePort service, please don't")."""
+
+
+def _sentence_end(text: str, at: int) -> int:
+    return next((m.end() for m in _SENTENCE_END.finditer(text, at)), len(text))
 
 
 def _in_the_cluster(text: str, mention: _Mention) -> bool:
     """Whether the mention's sentence says objects exist already, with no word of making one before the mention."""
     start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, mention.start)), default=0)
     end = next((m.start() for m in _SENTENCE_END.finditer(text, mention.end)), len(text))
-    return bool(_EXISTENCE.search(text, start, end)) and not _CREATION.search(text, start, mention.start)
+    return bool(_EXISTENCE.search(text, start, end)) and not _NOT_THERE.search(text, start, end) and not (
+        _CREATION.search(text, start, mention.start))
 
 
 def _link_existing(objects: list[ObjectSpec], existing: list[ObjectRef]) -> None:
@@ -483,6 +542,8 @@ def outline(spec: TaskSpec) -> str:
 
 def _plural(word: str) -> bool:
     word = word.lower()
+    if word in _ABBREVIATIONS:
+        return False
     return word.endswith(("ingresses", "classes", "policies")) or (
         word.endswith("s") and not word.endswith(("ingress", "class")))
 
@@ -492,9 +553,46 @@ _POD_TO_WRITE = re.compile(r"[:,]?\s+(?:named|called|(?:that\s+)?runs?|running|u
                            r"manifest|spec|definition|with\s+\w+\s+(?:sidecar|init))\b|\s*[:?]|\s*$", re.I)
 
 
-def _kind_word(kind: str, word: str, before: str, after: str = "") -> bool:
+_ABBREVIATIONS = frozenset({"deploy", "sts", "ds", "rs", "cj", "po", "sa", "svc", "cm", "netpol", "crb", "rb", "ns",
+                            "quota"})
+"""kubectl's short names and chat shorthand ("svc", "sts", "cm"): a kind only where a kind can stand."""
+_SHORT_BEFORE = frozenset({"+", "&", "and", "plus", "a", "an", "the", "new", "own", "its", "w/", "with", "extra",
+                           "another", "one", "1", ",", "-", "*"})
+_OTHER_WORKLOAD = re.compile(r"\b(?:stateful\s?set|daemon\s?set|replica\s?set|cron\s?job|job|sts|ds|rs|cj|pods?|po)\b",
+                             re.I)
+_SHORT_NOT_NAMES = frozenset({"img", "image", "port", "ports", "ns", "sel", "selector", "nodeport", "clusterip",
+                              "loadbalancer", "headless", "pls", "please", "for", "in", "on", "w", "that", "which",
+                              "is", "are", "who", "to", "from", "of", "it", "them", "me", "us", "have", "has", "had",
+                              "be", "should", "would", "will", "can", "could", "must", "does", "do", "did", "gets",
+                              "needs", "uses", "runs", "with", "without", "plus", "and", "or", "too", "also", "dont",
+                              "doesnt", "isnt", "arent", "wont", "cant", "exist", "exists", "yet", "already", "here",
+                              "there", "then", "first", "next", "later", "now"})
+
+
+def _short_word(word: str, before: str, after: str, text: str) -> bool:
+    """Whether a short name stands for its kind here: at the start of the request or of a line, after "+", "and"
+    or an article ("its own sa + role"), or as kind/name ("deploy/checkout-api"). "ns" is a Namespace to write
+    only where the request starts with it ("ns ml-batch + quota ..."); elsewhere it places objects ("ns cache").
+    "deploy" is also the verb: it is the kind only where no other workload kind is named."""
+    tokens = before.replace("\n", " \n ").split(" ")
+    previous = next((t for t in reversed(tokens) if t.strip() or t == "\n"), "").lower().strip()
+    start = not before.strip() or previous == "\n" or before.rstrip(" \t").endswith("\n")
+    if word == "ns":
+        return not before.strip()
+    if word == "deploy":  # "deploy nginx with 3 replicas" is the verb; "a deploy", "deploy api img ..." the kind
+        if _OTHER_WORKLOAD.search(text):
+            return False
+        start = start and bool(re.match(r"\s+[a-z0-9][-a-z0-9]*\s+(?:img|image|-n|ns|x\d|port)\b", after))
+        if re.match(r"\s*(?:\+|&|and\b|w/|with\s+(?:a|an)\b)", after):
+            return True  # "grafana deploy + svc", "api deploy w/ a pvc"
+    return start or previous in _SHORT_BEFORE or after.startswith("/")
+
+
+def _kind_word(kind: str, word: str, before: str, after: str = "", text: str = "") -> bool:
     if kind == "Namespace" and re.search(r"\bin\s+(?:the\s+|a\s+)?$|\b(?:same|target|its|their|own)\s+$", before, re.I):
         return False  # "in the namespace prod" places an object; it asks for no Namespace
+    if word.lower() in _ABBREVIATIONS:
+        return _short_word(word.lower(), before, after, text)
     if kind not in _PLAIN_WORDS or word[0].isupper() or _EXISTING_BEFORE.search(before):
         return True
     if re.search(r"\b(?:than|least|most|only|just)\s+(?:one|a|an)\s+$", before, re.I):
@@ -518,12 +616,12 @@ def _mentions(text: str) -> list[_Mention]:
             continue  # a plural names no single object; "called clusterrolebinding" is a name, not a kind
         kind = match.lastgroup or ""
         before = text[max(0, match.start() - 40): match.start()]
-        if not _kind_word(kind, match.group(0), before, text[match.end(): match.end() + 40]):
+        if not _kind_word(kind, match.group(0), before, text[match.end(): match.end() + 40], text):
             continue
         qualifiers = _QUALIFIER[kind].search(before) if kind in _QUALIFIER else None
         start = match.start() - (len(before) - qualifiers.start()) if qualifiers else match.start()
         before = text[max(0, start - 40): start]  # cues stand before "as a LoadBalancer service" too
-        if _NEGATED.search(before):
+        if _NEGATED.search(before) or _REFUSED.match(text, match.end(), _sentence_end(text, match.end())):
             continue
         # "running as the config-backup service account": a name before the kind, after a definite article
         prenamed = re.search(_PRENAME, before)
@@ -532,7 +630,8 @@ def _mentions(text: str) -> list[_Mention]:
                 _REF_CUE.search(cue_zone) or "-" in prenamed[1] or any(c.isdigit() for c in prenamed[1]))):
             prenamed, cue_zone = None, before  # "the web service" may be the everyday phrase
         mention = _Mention(kind, start, match.end(), cued=bool(_REF_CUE.search(cue_zone)),
-                           back=bool(_BACK_REFERENCE.search(cue_zone)), plain=match.group(0).islower(),
+                           back=bool(_BACK_REFERENCE.search(cue_zone) or _DEFINITE_NAMED.search(before)),
+                           plain=match.group(0).islower(),
                            indefinite=bool(re.search(r"(?<!\bas\s)\b(?:a|an)\s+$", cue_zone, re.I)))
         rest = text[match.end():]
         named = _NAMED.match(rest) or _QUOTED_NAME.match(rest)
@@ -542,12 +641,18 @@ def _mentions(text: str) -> list[_Mention]:
                 re.search(r"[-\d]", bare[1]) or (match.group(0) == kind and re.match(r"[.,;)]|\s*$|\s*\n",
                                                                                    rest[bare.end():]))):
             named = bare  # "reading config from Secret db-auth", "sending traffic to Service reports,"
+        if named is None and not prenamed and (match.group(0).lower() in _ABBREVIATIONS or not before.strip()) and (
+                not before.strip() or re.search(r"(?:^|\n|[+&,;(]|\band)\s*$", before)) and (
+                bare := _BARE_NAME.match(rest)) and bare[1] not in _STOP | _SHORT_NOT_NAMES and not re.fullmatch(
+                r"x?\d+[a-z]*", bare[1]):
+            named = bare  # "job cache-warm -n storefront ...", "svc grafana nodeport ...": kind, then its name
         if named:
             mention.name = named[1]
             mention.end = match.end() + named.end()
         if not mention.name and (slashed := re.match(rf"/({_NAME})(?![-\w])", rest)):
             mention.name, mention.cued, mention.end = slashed[1], True, match.end() + slashed.end()  # clusterrole/view
         after = _EXISTING_AFTER.match(text[mention.end:])
+        mention.shared = bool(found) and bool(re.fullmatch(r"\s*(?:\+|&|and|/|plus|w/)\s*", text[found[-1].end:start]))
         mention.existing = bool(_EXISTING_BEFORE.search(before) or after) or (
             kind == "ClusterRole" and (mention.name or "") in _BUILTIN_CLUSTER_ROLES)
         if after and after[1] and not mention.name and mention.cued and after[1].lower() not in _STOP:
@@ -566,12 +671,15 @@ def _describe(obj: ObjectSpec, part: str, env: bool = True) -> None:
     kind = obj.kind
     if kind not in CLUSTER_SCOPED and obj.namespace is None and (m := _NAMESPACE.search(part)):
         name = _group(m)
-        if name.lower() not in _STOP | {"same", "target", "given", "current", "your", "my", "our", "their"}:
+        if name.lower() not in _NOT_NAMESPACES:
             obj.namespace = name
     for m in _LABEL.finditer(part):
         previous = part[max(0, m.start() - 24): m.start()].split()
-        if not previous or not _OTHERS.fullmatch(previous[-1]):  # "deletes claims labeled x=y": the claims' labels
-            obj.labels.setdefault(m[1], m[2].rstrip("."))
+        if kind in _SELECTING and not re.match(r"(?:with|has|having|carrying)\b", m.group(0), re.I):
+            continue  # "a netpol ... only stuff labeled role=api": pods it selects, not its own labels
+        if any(_OTHERS.fullmatch(w) for w in previous[-3:]):  # "deletes claims labeled x", "nodes are labelled x"
+            continue
+        obj.labels.setdefault(m[1], m[2].rstrip("."))
     if kind in WORKLOADS:
         _workload(obj, part, env)
     elif kind == "Service":
@@ -608,6 +716,9 @@ def _describe(obj: ObjectSpec, part: str, env: bool = True) -> None:
     if kind in ("PersistentVolumeClaim", "StatefulSet"):
         if m := _STORAGE.search(part) or (_SIZE.search(part) if kind == "PersistentVolumeClaim" else None):
             obj.storage = _quantity(m[1] or m[3], m[2] or m[4])
+        elif (lone := _only((q[1], q[2].lower()) for q in _LONE_SIZE.finditer(part))) is not None and (
+                kind == "PersistentVolumeClaim" or re.search(r"\bvct\b|claim\s+templates?|per\s+pod", part, re.I)):
+            obj.storage = _quantity(*lone)  # "pvc registry-store 80Gi rwo": the one size there is
         for m in _ACCESS.finditer(part):
             mode = _ACCESS_MODES[m[1].lower()]
             if mode not in obj.access_modes:
@@ -718,6 +829,9 @@ def _job_fields(obj: ObjectSpec, part: str) -> None:
     spec = "/spec/jobTemplate/spec" if obj.kind == "CronJob" else "/spec"
     if (limit := _only(_group(m) for m in _BACKOFF.finditer(part))) is not None:
         obj.fields.setdefault(f"{spec}/backoffLimit", int(limit))
+    for field, pattern in (("completions", _COMPLETIONS), ("parallelism", _PARALLELISM)):
+        if (count := _only(_count(_group(m)) for m in pattern.finditer(part))) is not None:
+            obj.fields.setdefault(f"{spec}/{field}", count)
     if obj.kind == "CronJob" and (m := _CONCURRENCY.search(part)):
         obj.fields.setdefault("/spec/concurrencyPolicy", (m[1] or "forbid").capitalize())
 
@@ -777,11 +891,12 @@ def _service(obj: ObjectSpec, part: str) -> None:
     rest = part
     for m in [*targets, *_NODE_PORT.finditer(part)]:  # their numbers are not Service ports
         rest = rest.replace(m.group(0), " " * len(m.group(0)))
-    mapped = [int(m[1]) for m in re.finditer(r"\bport\s+(\d{2,5})\s*(?:->|→|to)\s*\d", part, re.I)]
+    mapped = [int(m[1] or m[2]) for m in re.finditer(r"\bport\s+(\d{2,5})\s*(?:->|→|to)\s*\d"
+                                                     r"|(?<![\w:.])(\d{2,5})\s*(?:->|→)\s*\d", part, re.I)]
     for port in [*mapped, *_ports(rest)]:  # "port 80 -> 3000": 80 is the Service's
         if port not in obj.ports:
             obj.ports.append(port)
-    node_ports = {int(m[1]) for m in _NODE_PORT.finditer(part)}
+    node_ports = {int(_group(m)) for m in _NODE_PORT.finditer(part)}
     if len(node_ports) == 1 and len(obj.ports) <= 1:  # with one port, which one the node port belongs to is clear
         obj.fields.setdefault("/spec/ports/0/nodePort", node_ports.pop())
 
@@ -792,7 +907,9 @@ def _ports(part: str) -> list[int]:
         if re.search(r"\b(?:probes?|liveness|readiness|startup|health\s?checks?|healthz?)\b[^,.;]*$",
                      part[max(0, m.start() - 40): m.start()], re.I):
             continue  # a probe's port need not be a declared container port
-        numbers = [m[1], *re.findall(r"\d{2,5}", m[2] or "")] if m[1] else [m[3] or m[4]]  # 3, 4: other forms
+        if not m[1] and re.search(r"[\w-]+\.[\w.-]+\s+$", part[max(0, m.start() - 60): m.start()]):
+            continue  # "forwards to jaeger-collector.tracing.svc on 14250": a port elsewhere
+        numbers = [m[1], *re.findall(r"\d{2,5}", m[2] or "")] if m[1] else [m[3] or m[4] or m[5]]  # other forms
         ports += [int(n) for n in numbers if n and 0 < int(n) <= 65535]
     return ports
 
@@ -824,7 +941,8 @@ def _resources(obj: ObjectSpec, part: str) -> None:
 def _quantity(number: str | None, unit: str | None) -> str | None:
     if not number or not unit:
         return None
-    return f"{number}{unit[:2] if unit.lower().endswith('ib') else unit}"
+    unit = unit[:2] if unit.lower().endswith("ib") else unit
+    return f"{number}{unit[0].upper()}{unit[1:].lower()}"  # "25gi" is no quantity; the user meant 25Gi
 
 
 def _cpu(m: re.Match) -> str | None:

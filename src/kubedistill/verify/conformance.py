@@ -36,6 +36,7 @@ def check_spec(spec: TaskSpec, docs: list[tuple[int, dict]]) -> dict[int, list[I
     found: dict[int, list[Issue]] = {}
     first = docs[0][0] if docs else 0
     used: set[int] = set()
+    ports = _named_ports(docs)
     for want in spec.objects:
         candidates = [(i, d) for i, d in docs if d.get("kind") == want.kind and
                       (want.name is None or dig(d, "metadata", "name") == want.name)]
@@ -50,7 +51,7 @@ def check_spec(spec: TaskSpec, docs: list[tuple[int, dict]]) -> dict[int, list[I
             found.setdefault(first, []).append(Issue(MISSING, "", f"the task asks for one more {want.kind}; the "
                                                      "manifest has too few", f"add another {want.kind}"))
             continue
-        scored = sorted(((list(mismatches(want, d)), i) for i, d in candidates), key=lambda t: len(t[0]))
+        scored = sorted(((list(mismatches(want, d, ports)), i) for i, d in candidates), key=lambda t: len(t[0]))
         problems, index = scored[0]
         used.add(index)
         if problems:
@@ -106,9 +107,23 @@ def _image_matches(want: str, got: Any) -> bool:
     return _repository(got_n) == want_n
 
 
-def mismatches(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
+def mismatches(want: ObjectSpec, doc: dict, named_ports: dict[str, set[int]] | None = None) -> Iterator[Issue]:
     for check in _CHECKS:
         yield from check(want, doc)
+    yield from _service(want, doc, named_ports or {})
+
+
+def _named_ports(docs: list[tuple[int, dict]]) -> dict[str, set[int]]:
+    """Container port name -> numbers, over the bundle's pods: a Service's ``targetPort: http`` is the number its
+    pods give that name, so a spec asking for target port 8080 is met by it."""
+    named: dict[str, set[int]] = {}
+    for _, doc in docs:
+        ref = pod_spec(doc)
+        for c in containers(ref, ("containers",)) if ref is not None else ():
+            for port in map(as_dict, as_list(c.container.get("ports"))):
+                if isinstance(port.get("name"), str) and isinstance(port.get("containerPort"), int):
+                    named.setdefault(port["name"], set()).add(port["containerPort"])
+    return named
 
 
 def _namespace(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
@@ -165,7 +180,7 @@ def _security(want: ObjectSpec, ref: Any, items: list) -> Iterator[Issue]:
                      True, False)
 
 
-def _service(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
+def _service(want: ObjectSpec, doc: dict, named_ports: dict[str, set[int]]) -> Iterator[Issue]:
     if doc.get("kind") != "Service":
         return
     spec = as_dict(doc.get("spec"))
@@ -175,8 +190,9 @@ def _service(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
         if port not in got_ports:
             yield _issue("/spec/ports", "Service port", port, got_ports)
     targets = [p.get("targetPort", p.get("port")) for p in ports]
+    resolved = {n for t in targets if isinstance(t, str) for n in named_ports.get(t, ())}
     for target in want.target_ports:
-        if target not in targets:
+        if target not in targets and target not in resolved:
             yield _issue("/spec/ports", "targetPort", target, targets)
     if want.service_type and spec.get("type", "ClusterIP") != want.service_type:
         yield _issue("/spec/type", "Service type", want.service_type, spec.get("type", "ClusterIP"))
@@ -268,4 +284,4 @@ def _b64(text: str) -> str | None:
 
 
 _CHECKS: tuple[Callable[[ObjectSpec, dict], Iterator[Issue]], ...] = (
-    _namespace, _labels, _workload, _service, _storage, _schedule, _ingress, _refs, _fields)
+    _namespace, _labels, _workload, _storage, _schedule, _ingress, _refs, _fields)
