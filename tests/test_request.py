@@ -172,6 +172,53 @@ def test_what_is_left_alone():
                                        "Service on port 80.")] == ["Deployment", "Service"]
 
 
+@pytest.mark.parametrize("text, expected, existing", [
+    ("use our existing secret db-creds in a deployment named api running ghcr.io/acme/api:1.0",
+     [{"kind": "Deployment", "name": "api", "image": "ghcr.io/acme/api:1.0"}], [("Secret", "db-creds")]),
+    ("an Ingress for shop.example.com with the TLS secret shop-tls that cert-manager already created",
+     [{"kind": "Ingress", "host": "shop.example.com", "refs": {"Secret": "shop-tls"}}], [("Secret", "shop-tls")]),
+    ("rolebinding devs-view ns payments -> clusterrole/view, group payments-devs",
+     [{"kind": "RoleBinding", "name": "devs-view", "namespace": "payments", "refs": {"ClusterRole": "view"}}],
+     [("ClusterRole", "view")]),
+    ("The minio StatefulSet is already running in ns storage, and so is its headless Service minio-hl. I only need "
+     "one extra ClusterIP Service, minio-web.",
+     [{"kind": "Service", "namespace": "storage", "service_type": "ClusterIP"}], []),  # "Service, minio-web": unread
+])
+def test_objects_that_exist_already_are_used_not_asked_for(text, expected, existing):
+    spec = read_request(text)
+    assert [o.to_dict() for o in spec.objects] == expected
+    assert [(r.kind, r.name) for r in spec.existing] == existing
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("deploy api img ghcr.io/acme/api:2.1 x3 port 8080 + svc 80->8080 -n shop",
+     [{"kind": "Deployment", "name": "api", "namespace": "shop", "image": "ghcr.io/acme/api:2.1", "replicas": 3,
+       "ports": [8080]},
+      {"kind": "Service", "namespace": "shop", "ports": [80], "target_ports": [8080]}]),
+    ("job cache-warm -n storefront img curlimages/curl:8.8.0 completions 6 parallel 2",
+     [{"kind": "Job", "name": "cache-warm", "namespace": "storefront", "image": "curlimages/curl:8.8.0",
+       "fields": {"/spec/completions": 6, "/spec/parallelism": 2}}]),
+    ("Create a Deployment named web with three replicas listening on port eight thousand eighty, requesting half a "
+     "core", [{"kind": "Deployment", "name": "web", "replicas": 3, "ports": [8080], "requests": {"cpu": "500m"}}]),
+    ("pvc registry-store 80gi rwo", [{"kind": "PersistentVolumeClaim", "name": "registry-store", "storage": "80Gi",
+                                      "access_modes": ["ReadWriteOnce"]}]),
+])
+def test_shorthand_and_numbers_in_words(text, expected):
+    assert objects(text) == expected
+
+
+@pytest.mark.parametrize("text, kinds", [
+    ("the canary has to be a plain ReplicaSet rather than a Deployment", ["ReplicaSet"]),
+    ("a Pod named web; nobody needs a Service for this yet", ["Pod"]),
+    ("a Deployment with a persistent volume: a PVC named data of 1Gi", ["Deployment", "PersistentVolumeClaim"]),
+    ("a namespace dev that enforces the baseline Pod Security level", ["Namespace"]),
+    ("a StatefulSet db with 10Gi per pod on storage class gp3", ["StatefulSet"]),
+    ("deploy + svc dont exist yet so pls write those too", ["Deployment", "Service"]),
+])
+def test_objects_only_mentioned_or_refused_are_not_asked_for(text, kinds):
+    assert [o["kind"] for o in objects(text)] == kinds
+
+
 def test_long_and_hostile_requests_are_read_in_bounded_work():
     from kubedistill.context.request import MAX_CHARS, MAX_OBJECTS
 

@@ -132,12 +132,14 @@ _EXISTING_AFTER = re.compile(rf"(?:\s+[`\"']?({_NAME})[`\"']?)?[\s,(]*(?:(?:that
                              r"cluster|deployed|installed|created|made)|(?:has|have)\s+already\s+been\s+(?:created|"
                              r"made|deployed|installed))\b", re.I)
 """Words that say an object is in the cluster already; a name they give becomes ``TaskSpec.existing``."""
-_EXISTENCE = re.compile(r"\balready\b|\b(?:pre-?)?existing\b|\bexists?\b|\bbuilt-?in\b|\bthere(?:['’]s|\s+is|\s+are)\s+"
+_EXISTENCE = re.compile(r"\balready\b|\bexists?\b|\bthere(?:['’]s|\s+is|\s+are)\s+"
                         r"(?:a|an|already)\b|\bleave\s+(?:\w+\s+){0,3}(?:alone|out|as\s+(?:it\s+is|they\s+are))\b|"
                         r"\b(?:don['’]?t|do\s+not|never)\s+(?:re-?)?(?:create|make|write|touch|recreate)\b|"
                         r"\b(?:runs|\w+s\s+run|live|lives|sit|sits)\s+as\s+(?:a|an)\b", re.I)
-"""A sentence that speaks of objects in the cluster already: a kind it names without a word of making it is one
-to use, not to write ("The minio StatefulSet is already running ..., and so is its headless Service")."""
+"""A sentence that speaks of objects in the cluster already ("The minio StatefulSet is already running ..., and so
+is its headless Service"): a kind it names without a word of making it is one to use, not to write. "existing"
+and "built-in" are left to the noun they stand before, and words after a mention that say it exists to that
+mention: "an Ingress with the TLS secret shop-tls that cert-manager already created" still asks for the Ingress."""
 _NOT_THERE = re.compile(r"\b(?:don['’]?t|doesn['’]?t|does\s+not|do\s+not|isn['’]?t|aren['’]?t|is\s+not|are\s+not|"
                         r"not)\s+"
                         r"(?:yet\s+|already\s+)?(?:exist|there|in\s+the\s+cluster)", re.I)
@@ -272,9 +274,9 @@ _SELECTED = re.compile(rf"\b(?:for|covering|protecting|selecting|selects?|target
 _BACKOFF = re.compile(r"\bbackoff\s*limit\s*(?:of|:|=|to)?\s*(\d{1,3})\b"
                       r"|\bretry(?:ing)?\s+at\s+most\s+(\d{1,3})\s+times\b|\bbackoffLimit[:=]?\s*(\d{1,3})\b", re.I)
 _COMPLETIONS = re.compile(rf"\bcompletions?[:=]?\s*(?:of\s+)?{_COUNT}\b(?!\s*%)"
-                          rf"|\b{_COUNT}\s+(?:total\s+)?completions\b", re.I)
+                          rf"|(?<![\w.:-]){_COUNT}\s+(?:total\s+)?completions\b", re.I)
 _PARALLELISM = re.compile(rf"\bparallel(?:ism)?[:=]?\s*(?:of\s+)?{_COUNT}\b(?!\s*%)"
-                          rf"|\b{_COUNT}\s+(?:pods?\s+|at\s+a\s+time\s+|workers\s+)?in\s+paral+el\b", re.I)
+                          rf"|(?<![\w.:-]){_COUNT}\s+(?:pods?\s+|at\s+a\s+time\s+|workers\s+)?in\s+paral+el\b", re.I)
 _CONCURRENCY = re.compile(r"\bconcurrency\s*policy[:=]?\s*[`\"']?(forbid|replace|allow)\b"
                           r"|\bnever\s+(?:running|run|runs)\s+(?:two|2)\s+(?:jobs|runs)\s+at\s+once\b"
                           r"|\bno\s+(?:overlapping|concurrent)\s+runs\b", re.I)
@@ -376,6 +378,8 @@ class _Mention:
     shared: bool = False
     """Joined to the mention before it with nothing between ("deploy + svc, img x, port 8080"): what follows is
     about both, and which value is whose is not said."""
+    said_after: tuple[int, int] = (0, 0)
+    """Where the words after it that say it exists stand ("... that cert-manager already created")."""
     existing: bool = False
     """Said to exist already ("the existing db-creds secret", "a StorageClass fast-ssd that already exists"): an
     object to use, never one to write."""
@@ -398,7 +402,7 @@ def read_request(text: str) -> TaskSpec | None:
     for mention in mentions:
         current = owners[-1] if owners else None  # the object whose part of the request this is in
         referable = mention.kind in REFERABLE.get(current.kind if current else "", ())
-        if not mention.existing and _in_the_cluster(text, mention):
+        if not mention.existing and _in_the_cluster(text, mention, mentions):
             owners.append(current)  # spoken of as there already: nothing to write, and not sure enough to forbid
             referenced.add(mention.kind)
             continue
@@ -444,7 +448,6 @@ def read_request(text: str) -> TaskSpec | None:
                 owner.kind in WORKLOADS and mention.kind in ("ConfigMap", "Secret")))
     objects = _without_bare_repeats(objects)
     _one_namespace(objects, text)
-    _link_existing(objects, existing)
     return TaskSpec(objects=objects, existing=existing) if objects or existing else None
 
 
@@ -512,21 +515,14 @@ def _sentence_end(text: str, at: int) -> int:
     return next((m.end() for m in _SENTENCE_END.finditer(text, at)), len(text))
 
 
-def _in_the_cluster(text: str, mention: _Mention) -> bool:
-    """Whether the mention's sentence says objects exist already, with no word of making one before the mention."""
+def _in_the_cluster(text: str, mention: _Mention, mentions: list[_Mention]) -> bool:
+    """Whether the mention's sentence says objects exist already, with no word of making one before the mention;
+    words that say another mention exists, after it, are that mention's alone."""
     start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, mention.start)), default=0)
     end = next((m.start() for m in _SENTENCE_END.finditer(text, mention.end)), len(text))
-    return bool(_EXISTENCE.search(text, start, end)) and not _NOT_THERE.search(text, start, end) and not (
-        _CREATION.search(text, start, mention.start))
-
-
-def _link_existing(objects: list[ObjectSpec], existing: list[ObjectRef]) -> None:
-    """An existing object named before the one that uses it ("with our existing db-creds secret, write a
-    Deployment ..."): a reference of the one object of the request that can name its kind, when there is one."""
-    for ref in existing:
-        users = [o for o in objects if ref.kind in REFERABLE.get(o.kind, ())]
-        if len(users) == 1 and not any(r == ref.name for r in users[0].refs.values()):
-            users[0].refs.setdefault(ref.kind, ref.name)
+    others = [m.said_after for m in mentions if m is not mention]
+    said = any(not any(a <= cue.start() < b for a, b in others) for cue in _EXISTENCE.finditer(text, start, end))
+    return said and not _NOT_THERE.search(text, start, end) and not _CREATION.search(text, start, mention.start)
 
 
 def outline(spec: TaskSpec) -> str:
@@ -593,8 +589,8 @@ def _kind_word(kind: str, word: str, before: str, after: str = "", text: str = "
         return False  # "in the namespace prod" places an object; it asks for no Namespace
     if word.lower() in _ABBREVIATIONS:
         return _short_word(word.lower(), before, after, text)
-    if kind not in _PLAIN_WORDS or word[0].isupper() or _EXISTING_BEFORE.search(before):
-        return True
+    if kind not in _PLAIN_WORDS or word[0].isupper() or _EXISTING_BEFORE.search(before) or not before.strip():
+        return True  # "job cache-warm -n storefront ...": a request that starts with the kind asks for it
     if re.search(r"\b(?:than|least|most|only|just)\s+(?:one|a|an)\s+$", before, re.I):
         return False  # "no more than one pod down", "at least one service": a count, not an object to write
     if _NAMED_BACKEND.search(before):
@@ -652,10 +648,12 @@ def _mentions(text: str) -> list[_Mention]:
         if not mention.name and (slashed := re.match(rf"/({_NAME})(?![-\w])", rest)):
             mention.name, mention.cued, mention.end = slashed[1], True, match.end() + slashed.end()  # clusterrole/view
         after = _EXISTING_AFTER.match(text[mention.end:])
+        if after and re.search(r"\b(?:that|which|we|you)\b", after.group(0), re.I):
+            mention.said_after = (mention.end, mention.end + after.end())  # a relative clause: about it alone
         mention.shared = bool(found) and bool(re.fullmatch(r"\s*(?:\+|&|and|/|plus|w/)\s*", text[found[-1].end:start]))
         mention.existing = bool(_EXISTING_BEFORE.search(before) or after) or (
             kind == "ClusterRole" and (mention.name or "") in _BUILTIN_CLUSTER_ROLES)
-        if after and after[1] and not mention.name and mention.cued and after[1].lower() not in _STOP:
+        if after and after[1] and not mention.name and after[1].lower() not in _STOP | _SHORT_NOT_NAMES:
             mention.name = after[1]  # "the TLS secret shop-tls that cert-manager already created"
         found.append(mention)
     if any(m.kind in WORKLOADS - {"Deployment"} and not m.cued for m in found):
