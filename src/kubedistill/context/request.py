@@ -398,6 +398,7 @@ def read_request(text: str) -> TaskSpec | None:
     objects: list[ObjectSpec] = []
     existing: list[ObjectRef] = []
     referenced: set[str] = set()  # kinds spoken of as in the cluster already
+    created: set[int] = set()  # the mentions that introduce an object (its bullet is its own)
     owners: list[ObjectSpec | None] = []  # the object each mention's part of the text describes
     for mention in mentions:
         current = owners[-1] if owners else None  # the object whose part of the request this is in
@@ -438,11 +439,12 @@ def read_request(text: str) -> TaskSpec | None:
             owners.append(None)  # no request names this many objects one by one: the rest are not held
             continue
         objects.append(ObjectSpec(kind=mention.kind, name=mention.name))
+        created.add(id(mention))
         owners.append(objects[-1])
     for i, (mention, owner) in enumerate(zip(mentions, owners, strict=True)):
         if owner is not None and not mention.shared:
             end = mentions[i + 1].start if i + 1 < len(mentions) else len(text)
-            part = _own_part(text, mention.start, end, owner.kind == mention.kind,
+            part = _own_part(text, mention.start, end, id(mention) in created,
                              owner.kind in WORKLOADS or len(objects) == 1)
             _describe(owner, part, env=not (
                 owner.kind in WORKLOADS and mention.kind in ("ConfigMap", "Secret")))
@@ -487,20 +489,22 @@ _INTO_NEXT = re.compile(r"\b(?:from|into|inside|in\s+(?:a|an))\s+(?:the\s+|a\s+|
                         r"[\w-]*\s*$", re.I)
 
 
+_KEY_VALUE = re.compile(r"\b[A-Za-z][\w.-]*=(?:\"[^\"]*\"|'[^']*'|\S+)")
 _SENTENCE_STOP = re.compile(r"[.!?;](?=\s+\S)")
 
 
 def _own_part(text: str, start: int, end: int, introduces: bool, workload: bool = True) -> str:
     """The text whose values belong to the mention at ``start``: up to the next mention, but not past the end of
     its own bullet ("* new secret wp-db ...\n* MARIADB_USER=wp": the next bullet is about something else), and not
-    the last clause when that clause leads into the next object ("..., and X=1 plus Y=2 from a secret called s")."""
+    the KEY=value entries of the last clause when that clause leads into the next object ("..., and X=1 plus Y=2
+    from a secret called s")."""
     line_start = text.rfind("\n", 0, start) + 1
     if introduces and _BULLET.match(text, line_start) and (line_end := text.find("\n", start, end)) != -1:
         return text[start:line_end]
     part = text[start:end]
-    if end < len(text) and (lead := _INTO_NEXT.search(part)):
+    if end < len(text) and (lead := _INTO_NEXT.search(part)):  # its KEY=value entries are the next object's
         cut = max((m.start() for m in _CLAUSE_END.finditer(part, 0, lead.start())), default=0)
-        part = part[:cut] if cut > 0 else part
+        part = part[:cut] + _KEY_VALUE.sub(lambda m: " " * len(m.group(0)), part[cut:])
     if not workload and (stop := _SENTENCE_STOP.search(part)):
         part = part[:stop.start()]  # "deploy + svc in ns x. image y on 3000": the next sentence is the workload's
     return part
