@@ -23,6 +23,7 @@ and how much of each task's own spec it recovers.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -83,11 +84,11 @@ _PLAIN_WORDS: dict[str, frozenset[str]] = {
     "Role": _ARTICLES | {"namespaced", "rbac", "read-only", "reader"},
     "Namespace": _ARTICLES | {"dedicated", "kubernetes", "k8s"},
     "Ingress": _ARTICLES | {"nginx", "kubernetes", "k8s", "http", "https", "tls"},
+    # "a Deployment with a persistent volume" asks for storage; "a PersistentVolume" or "an nfs pv" for the kind
     "PersistentVolume": frozenset({"nfs", "static", "pre-provisioned", "kubernetes", "k8s"}),
+    # "10Gi on storage class gp3", "the storage class called standard-rwo": a class to name, not to write
     "StorageClass": frozenset({"a", "an", "new", "one", "another", "single", "custom", "dedicated"}),
     "PriorityClass": frozenset({"a", "an", "new", "one", "another", "single", "custom", "dedicated"}),
-    # "10Gi on storage class gp3", "the storage class called standard-rwo": a class to name, not to write
-    # "a Deployment with a persistent volume" asks for storage; "a PersistentVolume" or "an nfs pv" for the kind
 }
 """Kind names that are also plain English count in lower case only after these words, so "the pods", "a web
 service's users" or "in the prod namespace" add nothing; written as the kind ("Service") they always count."""
@@ -394,7 +395,8 @@ MAX_OBJECTS = 64
 def read_request(text: str) -> TaskSpec | None:
     """The requirements ``text`` states outright, as a task spec; None when it names no object."""
     text = spelled_out(text[:MAX_CHARS])
-    mentions = _mentions(text)
+    breaks = _Breaks(text)
+    mentions = _mentions(text, breaks)
     objects: list[ObjectSpec] = []
     existing: list[ObjectRef] = []
     referenced: set[str] = set()  # kinds spoken of as in the cluster already
@@ -403,7 +405,7 @@ def read_request(text: str) -> TaskSpec | None:
     for mention in mentions:
         current = owners[-1] if owners else None  # the object whose part of the request this is in
         referable = mention.kind in REFERABLE.get(current.kind if current else "", ())
-        if not mention.existing and _in_the_cluster(text, mention, mentions):
+        if not mention.existing and _in_the_cluster(text, mention, mentions, breaks):
             owners.append(current)  # spoken of as there already: nothing to write, and not sure enough to forbid
             referenced.add(mention.kind)
             continue
@@ -487,8 +489,6 @@ _BULLET = re.compile(r"[ \t]*(?:[-*•+]|\d{1,2}[.)])\s")
 _INTO_NEXT = re.compile(r"\b(?:from|into|inside|in\s+(?:a|an))\s+(?:the\s+|a\s+|an\s+|our\s+|its\s+)?"
                         r"(?:existing\s+|new\s+)?"
                         r"[\w-]*\s*$", re.I)
-
-
 _KEY_VALUE = re.compile(r"\b[A-Za-z][\w.-]*=(?:\"[^\"]*\"|'[^']*'|\S+)")
 _SENTENCE_STOP = re.compile(r"[.!?;](?=\s+\S)")
 
@@ -515,17 +515,41 @@ _REFUSED = re.compile(r"[^.!?;]*?,\s*(?:so\s+)?(?:please\s+|pls\s+)?(?:don['’]
 """A sentence that closes by refusing what it tells ("someone added an extra NodePort service, please don't")."""
 
 
-def _sentence_end(text: str, at: int) -> int:
-    return next((m.end() for m in _SENTENCE_END.finditer(text, at)), len(text))
+class _Breaks:
+    """The request's sentence ends and words that say objects exist, found once: every mention asks which sentence
+    it stands in and what that sentence says (a long request has hundreds of mentions)."""
+
+    def __init__(self, text: str) -> None:
+        self.size = len(text)
+        found = [(m.start(), m.end()) for m in _SENTENCE_END.finditer(text)]
+        self.starts, self.ends = [a for a, _ in found], [b for _, b in found]
+        self.cues = [m.start() for m in _EXISTENCE.finditer(text)]
+
+    def cues_in(self, start: int, end: int) -> list[int]:
+        """Where words saying objects exist start within ``text[start:end]``."""
+        return self.cues[bisect.bisect_left(self.cues, start): bisect.bisect_left(self.cues, end)]
+
+    def sentence(self, start: int, end: int) -> tuple[int, int]:
+        """Where the sentence holding ``text[start:end]`` begins and ends (before its closing mark)."""
+        before = bisect.bisect_right(self.ends, start)
+        after = bisect.bisect_left(self.starts, end)
+        return (self.ends[before - 1] if before else 0), (self.starts[after] if after < len(self.starts) else self.size)
+
+    def end_after(self, at: int) -> int:
+        """The end of the first sentence mark at or after ``at`` (its closing mark included)."""
+        after = bisect.bisect_left(self.starts, at)
+        return self.ends[after] if after < len(self.ends) else self.size
 
 
-def _in_the_cluster(text: str, mention: _Mention, mentions: list[_Mention]) -> bool:
+def _in_the_cluster(text: str, mention: _Mention, mentions: list[_Mention], breaks: _Breaks) -> bool:
     """Whether the mention's sentence says objects exist already, with no word of making one before the mention;
     words that say another mention exists, after it, are that mention's alone."""
-    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, mention.start)), default=0)
-    end = next((m.start() for m in _SENTENCE_END.finditer(text, mention.end)), len(text))
+    start, end = breaks.sentence(mention.start, mention.end)
+    cues = breaks.cues_in(start, end)
+    if not cues:
+        return False
     others = [m.said_after for m in mentions if m is not mention]
-    said = any(not any(a <= cue.start() < b for a, b in others) for cue in _EXISTENCE.finditer(text, start, end))
+    said = any(not any(a <= cue < b for a, b in others) for cue in cues)
     return said and not _NOT_THERE.search(text, start, end) and not _CREATION.search(text, start, mention.start)
 
 
@@ -608,7 +632,7 @@ def _kind_word(kind: str, word: str, before: str, after: str = "", text: str = "
     return False
 
 
-def _mentions(text: str) -> list[_Mention]:
+def _mentions(text: str, breaks: _Breaks) -> list[_Mention]:
     found: list[_Mention] = []
     for match in _KIND.finditer(text):
         if _plural(match.group(0)) or (found and match.start() < found[-1].end) or re.search(
@@ -621,7 +645,7 @@ def _mentions(text: str) -> list[_Mention]:
         qualifiers = _QUALIFIER[kind].search(before) if kind in _QUALIFIER else None
         start = match.start() - (len(before) - qualifiers.start()) if qualifiers else match.start()
         before = text[max(0, start - 40): start]  # cues stand before "as a LoadBalancer service" too
-        if _NEGATED.search(before) or _REFUSED.match(text, match.end(), _sentence_end(text, match.end())):
+        if _NEGATED.search(before) or _REFUSED.match(text, match.end(), breaks.end_after(match.end())):
             continue
         # "running as the config-backup service account": a name before the kind, after a definite article
         prenamed = re.search(_PRENAME, before)
