@@ -47,6 +47,22 @@ def test_stdin_input():
     assert ok.returncode == 0 and ok.stdout == ""
 
 
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "---\n# todo\n---\n"])
+def test_nothing_to_check_fails_unless_allowed(tmp_path, text):
+    """kubectl apply refuses an input without objects; so do we, except in scans that expect such files."""
+    run = kubedistill("validate", "-", stdin=text)
+    assert run.returncode == 1
+    assert run.stdout.startswith("stdin:1: error L1 L1-EMPTY doc 0: no Kubernetes object"), run.stdout
+    (tmp_path / "empty.yaml").write_text(text)
+    (tmp_path / "cm.yaml").write_text((RULES / "L1-EMPTY.valid.yaml").read_text())
+    scan = kubedistill("validate", "--allow-empty", str(tmp_path))
+    assert scan.returncode == 0 and scan.stdout == "", scan.stdout
+    strict = kubedistill("validate", "-o", "json", str(tmp_path))
+    assert strict.returncode == 1
+    failed = [r for r in json.loads(strict.stdout)["resources"] if r["status"] == "invalid"]
+    assert [(r["file"].rsplit("/", 1)[-1], r["findings"][0]["rule"]) for r in failed] == [("empty.yaml", "L1-EMPTY")]
+
+
 def test_missing_file_exits_two_without_traceback():
     run = kubedistill("validate", "/no/such/file.yaml")
     assert run.returncode == 2

@@ -41,6 +41,61 @@ def test_examples_pass_the_strictest_settings():
         assert not errors_of(verifier.verify_file(str(path))), path.name
 
 
+SCALED = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+          resources:
+            requests: {cpu: 100m}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: web
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 3
+  maxReplicas: 10
+  metrics:
+    - type: Resource
+      resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: web
+spec:
+  minAvailable: 2
+  selector:
+    matchLabels:
+      app: web
+"""
+
+
+def test_an_hpa_owns_the_replica_count_a_pdb_is_held_to(verifier):
+    """The Deployment leaves replicas out (it would default to 1) because the HPA scales it from 3."""
+    assert not errors_of(verifier.verify_text(SCALED))
+    for low in ("  minReplicas: 1\n", ""):  # minReplicas 1, and left out (the API server's default)
+        broken = verifier.verify_text(SCALED.replace("  minReplicas: 3\n", low))
+        [finding] = [f for f in errors_of(broken)]
+        assert finding.rule == "L4-PDB-REPLICAS" and "HorizontalPodAutoscaler web (minReplicas 1)" in finding.message
+    # without the HPA the Deployment's own count (defaulted to 1) still counts
+    alone = SCALED.split("---\n")
+    assert "L4-PDB-REPLICAS" in rules_of(verifier.verify_text(alone[0] + "---\n" + alone[2]))
+
+
 def _spec(**fields) -> TaskSpec:
     return TaskSpec(family="web-app", objects=[ObjectSpec(**fields)])
 
@@ -154,6 +209,20 @@ def test_best_practice_extras():
     assert "L3-DOCKER-SOCKET" in found
     assert found["L3-SA-TOKEN"] == Severity.WARNING
     assert found["L3-READ-ONLY-ROOT-FS"] == Severity.WARNING
+
+
+def test_a_service_account_that_withholds_its_token_settles_the_pods_token_warning():
+    verifier = _verifier(policy="best-practice")
+    account = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\nautomountServiceAccountToken: {}\n"
+
+    def token_warned(text: str) -> bool:
+        return any(f.rule == "L3-SA-TOKEN" for r in verifier.verify_text(text) for f in r.findings)
+    assert token_warned(SOCKET_POD)
+    assert not token_warned(SOCKET_POD + "---\n" + account.format("false"))
+    assert token_warned(SOCKET_POD + "---\n" + account.format("true"))
+    # the pod's own setting decides over its account's
+    own = SOCKET_POD.replace("spec:\n", "spec:\n  automountServiceAccountToken: true\n", 1)
+    assert token_warned(own + "---\n" + account.format("false"))
 
 
 def test_policy_profiles_nest():

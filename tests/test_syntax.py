@@ -82,6 +82,38 @@ def test_kubernetes_scalar_semantics():
     assert data == {"date": "2024-01-01", "1": "one", "true": True, "n": 31, "f": 1.5, "e": "="}
 
 
+MERGED = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+  labels: &labels {app: web, tier: front}
+x-base: &base {mode: fast, size: small, zone: a}
+x-more: &more {size: large, extra: one}
+x-mid: &mid
+  <<: *base
+  zone: b
+data:
+  <<: [*mid, *more]
+  mode: slow
+"""
+
+
+def test_merge_keys_are_read_as_kubectl_reads_them(verifier):
+    """An own key overrides a merged one; of several merged maps the first wins; merges nest; an alias of a
+    merged map reads the same the second time (no duplicate key in any of them)."""
+    doc = next(parse_stream(MERGED + "binaryData: {}\nx-again: *mid\n"))
+    assert doc.issues == []
+    assert doc.data["data"] == {"mode": "slow", "size": "small", "zone": "b", "extra": "one"}
+    assert doc.data["x-again"] == {"mode": "fast", "size": "small", "zone": "b"}
+    assert not any(f.level == 1 for r in verifier.verify_text(MERGED, "x.yaml") for f in r.findings)
+
+
+def test_a_genuine_duplicate_beside_a_merge_is_still_an_error(verifier):
+    results = verifier.verify_text(MERGED + "  mode: again\n", "x.yaml")
+    finding = results[0].findings[0]
+    assert (finding.rule, finding.path, finding.line) == ("L1-DUPLICATE-KEY", "/data/mode", 14)
+
+
 def test_bad_merge_key(verifier):
     assert "L1-MERGE" in rules_of(verifier.verify_text(CM + "data:\n  <<: 5\n"))
 

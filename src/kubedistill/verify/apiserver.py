@@ -21,7 +21,7 @@ from kubedistill.verify.names import (
     dns_label_problem,
     dns_subdomain_problem,
     label_value_problem,
-    path_segment_problem,
+    object_name_problem,
     port_name_problem,
     qualified_name_problem,
 )
@@ -61,8 +61,6 @@ PROBE = rule("L2-PROBE", 2, "probe handler invalid")
 ENV = rule("L2-ENV", 2, "environment variable invalid")
 REPLICAS = rule("L2-REPLICAS", 2, "replica or rollout count invalid")
 
-LABEL_NAME_KINDS = frozenset({"Namespace", "Service"})
-PATH_SEGMENT_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
 NAMESPACED_EXEMPT = frozenset({"Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
                                "StorageClass", "CustomResourceDefinition", "PriorityClass", "IngressClass"})
 ENUMS: dict[tuple[str, ...], tuple[str, ...]] = {
@@ -92,17 +90,12 @@ def metadata_rules(doc: dict) -> Iterator[Issue]:
     name = meta.get("name")
     if name is None and not meta.get("generateName"):
         yield Issue(NAME, "/metadata/name", "metadata.name is missing", "give the object a name")
-    elif isinstance(name, str):
-        if kind in LABEL_NAME_KINDS:
-            problem = dns_label_problem(name)
-        elif kind in PATH_SEGMENT_KINDS:
-            problem = path_segment_problem(name)
-        else:
-            problem = dns_subdomain_problem(name)
-        if not problem and kind == "CronJob" and len(name) > 52:
-            problem = f"{name!r} is longer than 52 characters (CronJob names leave room for the Job suffix)"
-        if problem:
-            yield Issue(NAME, "/metadata/name", problem, "use lowercase letters, digits and '-'")
+    elif isinstance(name, str) and (problem := object_name_problem(kind, name)):
+        yield Issue(NAME, "/metadata/name", problem, _name_hint(kind))
+    generate = meta.get("generateName")
+    if name is None and isinstance(generate, str) and (problem := object_name_problem(kind, generate, prefix=True)):
+        yield Issue(NAME, "/metadata/generateName", problem.replace(" names must", " name prefixes must"),
+                    _name_hint(kind))
     namespace = meta.get("namespace")
     if isinstance(namespace, str) and (problem := dns_label_problem(namespace)):
         yield Issue(NAME, "/metadata/namespace", problem, "namespaces are DNS-1123 labels")
@@ -110,6 +103,12 @@ def metadata_rules(doc: dict) -> Iterator[Issue]:
     for key in as_dict(meta.get("annotations")):
         if problem := qualified_name_problem(str(key)):
             yield Issue(LABEL, f"/metadata/annotations/{esc(str(key))}", problem, "fix the annotation key")
+
+
+def _name_hint(kind: Any) -> str:
+    if kind == "Service":
+        return "start with a lowercase letter; then lowercase letters, digits and '-'"
+    return "use lowercase letters, digits and '-'"
 
 
 def labels_rules(labels: Any, path: str) -> Iterator[Issue]:
@@ -200,6 +199,11 @@ def _pod_rules(ref: Any, claim_templates: set[str]) -> Iterator[Issue]:
         if name in volumes:
             yield Issue(DUPLICATE, at, f"duplicate volume name {name!r}", "give each volume its own name")
         volumes[name] = i
+    for key in ("hostname", "subdomain"):  # ValidatePodSpec: each becomes one label of the pod's DNS name
+        value = spec.get(key)
+        if isinstance(value, str) and value and (problem := dns_label_problem(value)):
+            yield Issue(NAME, f"{ref.path}/{key}", f"a pod's {key} must be a DNS-1123 label: {problem}",
+                        "use at most 63 lowercase letters, digits and '-'")
     seen: set[str] = set()
     for ref_c in containers(ref):
         yield from _container_rules(ref_c, volumes, seen)

@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="CRD manifests or JSON schemas for custom resources (repeatable)")
     parser.add_argument("--ignore-missing-schemas", action="store_true",
                         help="report kinds without a schema as skipped instead of failing")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="accept inputs with no object (empty or comments only) instead of failing L1-EMPTY")
     parser.add_argument("-o", "--output", default="text", choices=FORMATS, help="output format (default text)")
     parser.add_argument("--summary", action="store_true", help="print counts per status, level and rule")
     parser.add_argument("-v", "--verbose", action="store_true", help="also list valid documents (text)")
@@ -59,7 +61,7 @@ def parse_levels(text: str) -> tuple[int, ...]:
 def config_from_args(args: argparse.Namespace) -> VerifyConfig:
     config = VerifyConfig(k8s_version=args.k8s_version, levels=parse_levels(args.levels), policy=args.policy,
                           context=args.context, schema_locations=tuple(args.schema_location),
-                          ignore_missing_schemas=args.ignore_missing_schemas)
+                          ignore_missing_schemas=args.ignore_missing_schemas, allow_empty=args.allow_empty)
     problems = config.problems()
     if args.jobs < 0:
         problems.append(f"--jobs must be 0 (automatic) or more, got {args.jobs}")

@@ -46,7 +46,13 @@ class Bundle:
         self.kinds: set[tuple[str, str]] = set()
         self._pods: dict[str, list[Facts]] = {}
         self._by_label: dict[tuple[str, str, Any], list[Facts]] = {}
+        self.scaled_by: dict[tuple[str, str, str], Facts] = {}
+        """(kind, namespace, name) of a workload -> the HPA of the bundle that scales it."""
         for f in facts:
+            if f.kind == "HorizontalPodAutoscaler":
+                kind, name = f.raw.get("target", (None, None))
+                if isinstance(kind, str) and isinstance(name, str):
+                    self.scaled_by.setdefault((kind, f.namespace, name), f)
             self.by_key.setdefault((f.kind, f.namespace, f.name), f)
             self.kinds.add((f.kind, f.namespace))
             if f.pod_labels is not None:
@@ -66,6 +72,24 @@ class Bundle:
         lists = [self._by_label.get((namespace, k, v), []) for k, v in selector.items()
                  if isinstance(v, str | int | float | bool)]
         return min(lists, key=len) if lists else self.pods(namespace)
+
+    def replicas(self, workload: Facts) -> tuple[int | None, Facts | None]:
+        """The replica count as the cluster runs it: an HPA of the bundle that scales the workload owns the
+        count (its ``minReplicas`` is the floor, whatever ``spec.replicas`` says, and the usual practice leaves
+        ``spec.replicas`` out); otherwise the workload's own ``spec.replicas`` (defaulted to 1)."""
+        hpa = self.scaled_by.get((workload.kind, workload.namespace, workload.name))
+        if hpa is not None:
+            return hpa.raw.get("minReplicas"), hpa
+        return workload.replicas, None
+
+    def mounts_token(self, pod: Facts) -> bool:
+        """Whether the pod gets its service account's token: its own ``automountServiceAccountToken`` decides
+        when set; else the ServiceAccount's, when the bundle ships it; else the token is mounted."""
+        own = pod.raw.get("automount")
+        if isinstance(own, bool):
+            return own
+        account = self.find("ServiceAccount", pod.namespace, pod.raw.get("account", "default"))
+        return account is None or account.raw.get("automount") is not False
 
     def severity(self, shipped: bool) -> Severity:
         """Error when strict, or when the bundle ships that kind of object; else a warning."""
@@ -176,10 +200,20 @@ def _pdb(f: Facts, bundle: Bundle) -> Iterator[Issue]:
     selected, issues = _selected_pods(f, bundle, PDB_TARGET)
     yield from issues
     minimum = f.raw.get("minAvailable")
-    replicas = sum(p.replicas for p in selected if p.replicas is not None)
-    if selected and isinstance(minimum, int) and all(p.replicas is not None for p in selected) and minimum > replicas:
-        yield Issue(PDB_REPLICAS, "/spec/minAvailable", f"minAvailable {minimum} is above the {replicas} "
-                    "replicas selected, so no pod could ever be evicted", "lower minAvailable below replicas")
+    counts = [bundle.replicas(p) for p in selected]
+    if not selected or not isinstance(minimum, int) or any(n is None for n, _ in counts):
+        return
+    replicas = sum(n for n, _ in counts)
+    if minimum > replicas:
+        scalers = [f"{hpa.name} (minReplicas {n})" for n, hpa in counts if hpa is not None]
+        if scalers:
+            yield Issue(PDB_REPLICAS, "/spec/minAvailable", f"minAvailable {minimum} is above the {replicas} "
+                        f"replicas the selected pods may scale down to (HorizontalPodAutoscaler "
+                        f"{', '.join(scalers)}), so at that floor no pod could be evicted",
+                        "lower minAvailable below the HPA's minReplicas, or raise minReplicas")
+        else:
+            yield Issue(PDB_REPLICAS, "/spec/minAvailable", f"minAvailable {minimum} is above the {replicas} "
+                        "replicas selected, so no pod could ever be evicted", "lower minAvailable below replicas")
 
 
 def _netpol(f: Facts, bundle: Bundle) -> Iterator[Issue]:

@@ -55,6 +55,10 @@ class VerifyConfig:
     """Files or directories with CRD manifests or JSON schemas for custom resources."""
     ignore_missing_schemas: bool = False
     """Report kinds without a schema as skipped instead of as an error (kubeconform's flag)."""
+    allow_empty: bool = False
+    """Accept an input with no object at all (empty, or only comments and '---'); by default it is
+    ``L1-EMPTY``, as ``kubectl apply`` refuses it ("no objects passed to apply") and, for a model's answer,
+    nothing is the worst answer. Directory scans that hold such files on purpose set this."""
 
     def problems(self) -> list[str]:
         """Every configuration error at once, so the user fixes them in one go."""
@@ -139,6 +143,8 @@ class Verifier:
                 self._parsed(pending, parsed, DocumentResult(file, index, line=(parsed.line or 1) + offset),
                              offset, spec)
                 index += 1
+        if not self.config.allow_empty and all(p.result.status == Status.EMPTY for p in pending):
+            self._nothing(pending, file)
         if 4 in self.config.levels:
             self._bundle(pending, spec)
         results = [p.result for p in pending]
@@ -146,6 +152,17 @@ class Verifier:
             if result.status == Status.VALID and any(f.is_error for f in result.findings):
                 result.status = Status.INVALID
         return results
+
+    def _nothing(self, pending: list[_Pending], file: str) -> None:
+        """An input without a single object: one error on its first document (or line 1 of an empty file)."""
+        result = pending[0].result if pending else DocumentResult(file, 0, line=1)
+        if not pending:
+            pending.append(_Pending(result))
+        result.status, result.line = Status.VALID, 1  # _record marks it invalid
+        self._record(result, 1, [Issue("L1-EMPTY", "", "no Kubernetes object: the input is empty or holds only "
+                                       "comments, blank lines and '---'",
+                                       "write at least one object (apiVersion, kind, metadata), or pass "
+                                       "--allow-empty where empty files are expected", line=1)], None, 0)
 
     def _parsed(self, pending: list[_Pending], parsed: Any, result: DocumentResult, offset: int,
                 spec: TaskSpec | None) -> None:
@@ -225,6 +242,7 @@ class Verifier:
         if self.config.context != "off":
             bundle = Bundle([p.facts for p in pending if p.facts is not None], self.config.context)
             found = check_bundle(bundle)
+            self._governed(pending, bundle)
         if spec is not None:
             docs = [(slot, p.data) for slot, p in enumerate(pending) if p.data is not None]
             for index, issues in check_spec(spec, docs).items():
@@ -234,6 +252,17 @@ class Verifier:
             if result.failed_level is None and result.status not in (Status.SKIPPED, Status.EMPTY) and (
                     issues := found.get(slot)):
                 self._record(result, 4, issues, None, 0)
+
+    @staticmethod
+    def _governed(pending: list[_Pending], bundle: Bundle) -> None:
+        """Withdraw single-object findings that another object of the bundle settles: a pod warned that it mounts
+        the default token does not, when the bundle's ServiceAccount turns automounting off (a warning, so no
+        status changes)."""
+        for item in pending:
+            facts = item.facts
+            if facts is None or facts.pod_labels is None or bundle.mounts_token(facts):
+                continue
+            item.result.findings = [f for f in item.result.findings if f.rule != "L3-SA-TOKEN"]
 
     def _record(self, result: DocumentResult, level: int, issues: Iterable[Issue], where: ParsedDoc | None,
                 offset: int) -> bool:

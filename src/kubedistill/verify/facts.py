@@ -71,7 +71,9 @@ def extract(doc_index: int, doc: dict) -> Facts:
                 facts.references.append(Reference("Secret", tls["secretName"], f"/spec/tls/{i}/secretName"))
     elif kind == "HorizontalPodAutoscaler":
         target = as_dict(spec.get("scaleTargetRef"))
+        low = spec.get("minReplicas", 1)  # the API server defaults it to 1
         facts.raw = {"target": (target.get("kind"), target.get("name")),
+                     "minReplicas": low if isinstance(low, int) and not isinstance(low, bool) else None,
                      "cpu_metric": any(dig(m, "resource", "name") == "cpu" for m in as_list(spec.get("metrics")))
                      or "targetCPUUtilizationPercentage" in spec}
     elif kind == "PodDisruptionBudget":
@@ -80,6 +82,8 @@ def extract(doc_index: int, doc: dict) -> Facts:
         facts.raw = {"selector": spec.get("podSelector")}
     elif kind in ("RoleBinding", "ClusterRoleBinding"):
         _binding_facts(facts, doc)
+    elif kind == "ServiceAccount":
+        facts.raw["automount"] = doc.get("automountServiceAccountToken")
     return facts
 
 
@@ -87,6 +91,8 @@ def _pod_facts(facts: Facts, ref: Any) -> None:
     facts.pod_labels = ref.labels
     spec = ref.spec
     account = spec.get("serviceAccountName") or spec.get("serviceAccount")
+    facts.raw["account"] = account if isinstance(account, str) and account else "default"
+    facts.raw["automount"] = spec.get("automountServiceAccountToken")
     if isinstance(account, str) and account != "default":
         facts.references.append(Reference("ServiceAccount", account, f"{ref.path}/serviceAccountName"))
     for i, volume in enumerate(as_list(spec.get("volumes"))):

@@ -49,6 +49,7 @@ for _id, _title in [
     ("L1-BINARY", "binary input"), ("L1-ENCODING", "not UTF-8"), ("L1-DEPTH", "nesting too deep"),
     ("L1-ALIAS-BOMB", "alias expansion too large"), ("L1-TAG", "unsupported YAML tag"),
     ("L1-KEY", "non-scalar or null mapping key"), ("L1-MERGE", "invalid merge key"),
+    ("L1-EMPTY", "input holds no Kubernetes object"),
 ]:
     rule(_id, 1, _title)
 for _id, _title in [

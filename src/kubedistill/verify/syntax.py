@@ -235,32 +235,62 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, depth: int) -> dict:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if type(key_node) is not yaml.ScalarNode:
-                raise self.problem("L1-KEY", "mapping key is not a scalar", key_node, "use plain string keys")
-            if key_node.tag == _STR:
+            if type(key_node) is yaml.ScalarNode and key_node.tag == _STR:
                 key = key_node.value
-            elif key_node.tag == _MERGE:
+            elif type(key_node) is yaml.ScalarNode and key_node.tag == _MERGE:
                 return self._merged(node, depth)
             else:
-                key = self._scalar_value(key_node)
-                if key is None:
-                    raise self.problem("L1-KEY", "mapping key is null", key_node)
-                key = _json_key(key)
+                key = self._key(key_node)
             if key in out:
-                hint = ("a second object starts here without a document separator: put a line '---' before it"
-                        if node is self.root and key in ("apiVersion", "kind")
-                        else "remove one of the two entries; YAML keeps only the last")
-                self.issues.append(_mark_issue("L1-DUPLICATE-KEY", f"duplicate key {key!r}", key_node.start_mark,
-                                               hint, path_to(self.root, value_node)))
+                self._duplicate(node, key, key_node, value_node)
             out[key] = self.build(value_node, depth + 1)
         return out
 
+    def _key(self, key_node: yaml.Node) -> str:
+        if type(key_node) is not yaml.ScalarNode:
+            raise self.problem("L1-KEY", "mapping key is not a scalar", key_node, "use plain string keys")
+        if key_node.tag == _STR:
+            return key_node.value
+        key = self._scalar_value(key_node)
+        if key is None:
+            raise self.problem("L1-KEY", "mapping key is null", key_node)
+        return _json_key(key)
+
+    def _duplicate(self, node: yaml.MappingNode, key: str, key_node: yaml.Node, value_node: yaml.Node) -> None:
+        hint = ("a second object starts here without a document separator: put a line '---' before it"
+                if node is self.root and key in ("apiVersion", "kind")
+                else "remove one of the two entries; YAML keeps only the last")
+        self.issues.append(_mark_issue("L1-DUPLICATE-KEY", f"duplicate key {key!r}", key_node.start_mark,
+                                       hint, path_to(self.root, value_node)))
+
     def _merged(self, node: yaml.MappingNode, depth: int) -> dict:
-        try:
-            self._scalar.flatten_mapping(node)
-        except yaml.YAMLError as exc:
-            raise self.problem("L1-MERGE", f"invalid merge key: {exc}", node) from None
-        return self._mapping(node, depth)
+        """A mapping with merge keys (``<<: *base``, ``<<: [*a, *b]``), read as kubectl's YAML reader does.
+
+        Of several merged maps the earlier wins, and the mapping's own keys override every merged one: that is
+        what a merge is for, not a duplicate key. Duplicates among the mapping's own keys are still errors.
+        PyYAML's ``flatten_mapping`` is not used: it rewrites the node in place (an alias then reads the merged
+        keys as its own) and, in PyYAML 6.0.3, tells keys apart by the identity of their strings."""
+        out: dict[str, Any] = {}
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if not (type(key_node) is yaml.ScalarNode and key_node.tag == _MERGE):
+                own.append((key_node, value_node))
+                continue
+            sources = value_node.value if type(value_node) is yaml.SequenceNode else [value_node]
+            for source in reversed(sources):  # applied last to first, so the first map's keys win
+                if type(source) is not yaml.MappingNode:
+                    raise self.problem("L1-MERGE", f"invalid merge key: expected a mapping or a list of mappings "
+                                       f"to merge, found {source.id}", source,
+                                       "merge an anchored mapping: '<<: *name' or '<<: [*a, *b]'")
+                out.update(self.build(source, depth + 1))
+        seen: set[str] = set()
+        for key_node, value_node in own:
+            key = self._key(key_node)
+            if key in seen:
+                self._duplicate(node, key, key_node, value_node)
+            seen.add(key)
+            out[key] = self.build(value_node, depth + 1)
+        return out
 
     def _scalar_value(self, node: yaml.ScalarNode) -> Any:
         tag = node.tag
