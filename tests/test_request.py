@@ -202,6 +202,16 @@ def test_objects_that_exist_already_are_used_not_asked_for(text, expected, exist
      "core", [{"kind": "Deployment", "name": "web", "replicas": 3, "ports": [8080], "requests": {"cpu": "500m"}}]),
     ("pvc registry-store 80gi rwo", [{"kind": "PersistentVolumeClaim", "name": "registry-store", "storage": "80Gi",
                                       "access_modes": ["ReadWriteOnce"]}]),
+    # the pods' port is not the Service's; a typed "clusterip svc" is a Service; a port connected to is not declared
+    ("make a svc for the pay pods, they listen on 8443 but clients hit 443 so forward 443 -> 8443",
+     [{"kind": "Service", "ports": [443], "target_ports": [8443]}]),
+    ("deploy api x2 img ghcr.io/acme/api:1.0 port 9898 + clusterip svc on 80",
+     [{"kind": "Deployment", "name": "api", "image": "ghcr.io/acme/api:1.0", "replicas": 2, "ports": [9898]},
+      {"kind": "Service", "ports": [80], "service_type": "ClusterIP"}]),
+    ("a Pod named sync whose proxy sidecar is pointed at prod-db.internal on port 5432",
+     [{"kind": "Pod", "name": "sync"}]),
+    ("Create a Role named rotator in the same namespace granting get on secrets", [{"kind": "Role", "name": "rotator"}]),
+    ("rb in staging -> clusterrole edit for that sa", [{"kind": "RoleBinding", "refs": {"ClusterRole": "edit"}}]),
 ])
 def test_shorthand_and_numbers_in_words(text, expected):
     assert objects(text) == expected
@@ -214,6 +224,18 @@ def test_shorthand_and_numbers_in_words(text, expected):
     ("a namespace dev that enforces the baseline Pod Security level", ["Namespace"]),
     ("a StatefulSet db with 10Gi per pod on storage class gp3", ["StatefulSet"]),
     ("deploy + svc dont exist yet so pls write those too", ["Deployment", "Service"]),
+    # a clause that tells what happened, an object set aside, one nobody gets, one another tool writes into
+    ("Our pods got evicted when a batch job filled the node, so please add a PriorityClass named critical",
+     ["PriorityClass"]),
+    ("A namespaced Role is not enough here; write a ClusterRole named reader", ["ClusterRole"]),
+    ("two deployments, web and worker, neither of them gets a service", []),
+    ("What would the Ingress look like so that cert-manager puts the cert into a secret named web-tls? I shouldn't "
+     "create that secret myself, right?", []),
+    ("a sts for redis, 3 replicas, each one gets its own 5Gi pvc", ["StatefulSet"]),
+    ("we kept a PV from the old cluster, pv-old. It's already re-created here. give me a pvc named archive that "
+     "claims it", ["PersistentVolumeClaim"]),
+    ("The api Deployment and the db StatefulSet run in ns prod. Both workloads already exist; we need a PDB named "
+     "api-pdb", ["PodDisruptionBudget"]),
 ])
 def test_objects_only_mentioned_or_refused_are_not_asked_for(text, kinds):
     assert [o["kind"] for o in objects(text)] == kinds

@@ -115,7 +115,8 @@ _STOP = frozenset(["a", "an", "and", "as", "at", "by", "for", "from", "in", "int
                    "three", "four", "five", "six", "seven", "eight", "nine", "ten", "all", "any", "both", "no", "not"])
 _REF_CUE = re.compile(r"(?:(?:\bfrom|\bto|\buses?|\busing|\bmounts?|\bmounting|\breferenc(?:es|ing)|\breads?|"
                       r"\breading|\bvia|\bas|\bthrough|\bbound\s+to|\bagainst|\btargets?|\btargeting|\bfor|\bof|"
-                      r"\bscal(?:e|es|ing))\s+(?:the\s+|a\s+|an\s+|its\s+|my\s+|our\s+|your\s+|their\s+|existing\s+)?"
+                      r"\bscal(?:e|es|ing)|\bbackends?)"
+                      r"\s+(?:the\s+|a\s+|an\s+|its\s+|my\s+|our\s+|your\s+|their\s+|existing\s+)?"
                       r"(?:existing\s+)?"
                       r"|\bwith\s+(?:the|its|their|an?\s+existing)\s+)$", re.I)
 _BACK_REFERENCE = re.compile(r"\b(?:the|this|that|these|those|it'?s|its|same|my|our|your|their|existing)\s+"
@@ -152,14 +153,17 @@ _SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n(?=[ \t]*(?:[-*•+]|\d{1,2}[.)])\s)
 """Sentence ends; a line break ends one only before a bullet or a blank line (requests are often hard-wrapped)."""
 _DEFINITE_NAMED = re.compile(rf"\b(?:the|this|that|our|my|your|their)\s+[`\"']?{_NAME}[`\"']?\s+$", re.I)
 """"The shop namespace": one the request knows of, not one it asks for."""
-_NEGATED = re.compile(r"\b(?:without|no|not|never|don'?t\s+(?:add|create|include|write|make|need|bother\s+with)|"
+_NEGATED = re.compile(r"\b(?:without|no|not|never|(?:don|shouldn|won|needn)['’]?t\s+(?:\w+\s+)?(?:add|create|include|"
+                      r"write|make|need|bother\s+with)|(?:should|need)\s+not\s+(?:add|create|include|write|make)|"
                       r"do\s+not\s+"
                       r"(?:add|create|include|write|make|need|bother\s+with)|instead\s+of|rather\s+than|(?:nobody|no\s+one)"
-                      r"\s+needs?|no\s+need\s+for|skip(?:ping)?\s+the|leave\s+out)"
-                      r"\s+(?:a\s+|an\s+|any\s+|the\s+)?(?:[\w-]+\s+(?:or|nor)\s+(?:a\s+|an\s+|any\s+)?)?$",
+                      r"\s+needs?|no\s+need\s+for|skip(?:ping)?\s+the|leave\s+out|(?:neither|none)\s+(?:of\s+(?:them|those|"
+                      r"these|the\s+\w+)\s+|one\s+)?(?:gets?|needs?|has|have|wants?|should\s+get))"
+                      r"\s+(?:a\s+|an\s+|any\s+|the\s+|that\s+|this\s+|those\s+|these\s+)?"
+                      r"(?:[\w-]+\s+(?:or|nor)\s+(?:a\s+|an\s+|any\s+)?)?$",
                       re.I)
 
-_NAMESPACE = re.compile(rf"\bin\s+(?:the\s+)?(?:existing\s+|same\s+)?namespace\s+[`\"']?({_NAME})[`\"']?(?![-\w])"
+_NAMESPACE = re.compile(rf"\bin\s+(?:the\s+)?(?:existing\s+)?namespace\s+[`\"']?({_NAME})[`\"']?(?![-\w])"
                         rf"|\b(?:in|on|into)\s+(?:the\s+)?[`\"']?({_NAME})[`\"']?\s+namespace\b"
                         rf"|\bnamespace[:=]\s*[`\"']?({_LETTER_NAME})"
                         rf"|\b(?:in\s+)?ns(?:[:=]\s*|\s+(?:is\s+)?)[`\"']?({_NAME})[`\"']?(?![-\w])"
@@ -352,7 +356,7 @@ REFERABLE: dict[str, frozenset[str]] = {
 """What an object of each kind can name, as L4 finds references (``verify/facts.py``)."""
 _QUALIFIERS = frozenset({"headless", "clusterip", "nodeport", "loadbalancer", "externalname", "new", "existing", "same",
                          "main", "following", "whole", "entire", "default", "above", "below", "other", "first",
-                         "second"})
+                         "second", "built-in", "builtin", "predefined", "pre-existing", "preexisting"})
 _NOT_PRENAMES = _STOP | _QUALIFIERS
 _QUALIFIER = {
     "Service": re.compile(r"(?:\b(?:headless|node\s?port|load\s?balancer|cluster\s?ip|external\s?name)\s+)+$", re.I),
@@ -405,7 +409,8 @@ def read_request(text: str) -> TaskSpec | None:
     for mention in mentions:
         current = owners[-1] if owners else None  # the object whose part of the request this is in
         referable = mention.kind in REFERABLE.get(current.kind if current else "", ())
-        if not mention.existing and _in_the_cluster(text, mention, mentions, breaks):
+        if not mention.existing and (_in_the_cluster(text, mention, mentions, breaks) or _said_to_exist_later(
+                text, mention, mentions, breaks)):
             owners.append(current)  # spoken of as there already: nothing to write, and not sure enough to forbid
             referenced.add(mention.kind)
             continue
@@ -424,6 +429,15 @@ def read_request(text: str) -> TaskSpec | None:
             if mention.name and referable:
                 current.refs.setdefault(mention.kind, mention.name)
             owners.append(current)  # "sending traffic to the Service": this object's part goes on
+            continue
+        if current is None and _STORED_IN.search(text, max(0, mention.start - 60), mention.start) and not (
+                _CREATION.search(text, max(0, mention.start - 40), mention.start)):
+            owners.append(None)  # "cert-manager stores the cert in a secret called x": pointed at, not asked for
+            continue
+        if mention.kind == "PersistentVolumeClaim" and current is not None and current.kind == "StatefulSet" and (
+                not mention.name) and re.search(r"\b(?:each|every|its\s+own|their\s+own|per)\b[^.;\n]*$",
+                                               text[max(0, mention.start - 40): mention.start], re.I):
+            owners.append(current)  # "a sts, each replica gets its own 5Gi pvc": its claim template, not a PVC
             continue
         same = [o for o in objects
                 if o.kind == mention.kind and (mention.name is None or o.name in (None, mention.name))]
@@ -510,6 +524,17 @@ def _own_part(text: str, start: int, end: int, introduces: bool, workload: bool 
     return part
 
 
+_STORED_IN = re.compile(r"(?:\binto|\b(?:stores?|stored|storing|puts?|keeps?|writes?|issues?)\s+(?:the\s+|its\s+|"
+                        r"their\s+)?(?:certs?|certificates?|keys?|it|them)\s+in(?:to)?)\s+(?:the\s+|a\s+|an\s+)?$", re.I)
+"""Where something else puts what it makes ("cert-manager stores the cert in a secret called x"): pointed at."""
+_DISMISSED = re.compile(r"\s*(?:is|are|was|were)\s+(?:not|n['’]t)\s+(?:enough|sufficient|what\s+(?:i|we)\s+(?:want|need))"
+                        r"|\s*(?:isn['’]t|aren['’]t|wasn['’]t)\s+(?:enough|sufficient)|\s*won['’]t\s+(?:do|work|cut\s+it)\b",
+                        re.I)
+"""Words after a mention that set it aside ("a namespaced Role is not enough here"): not one to write."""
+_NARRATIVE = re.compile(r"\b(?:when|whenever|after|because|since|until|while|last\s+time|the\s+time)\b[^,;:.!?\n]*$",
+                        re.I)
+"""A mention inside a clause that tells what happened or why ("the pods got evicted when a batch job ate a node"):
+the story around a request, not an object it asks for."""
 _REFUSED = re.compile(r"[^.!?;]*?,\s*(?:so\s+)?(?:please\s+|pls\s+)?(?:don['’]?t|do\s+not)(?:\s+do\s+(?:that|it))?"
                       r"(?:\s+again)?\s*[.!]?\s*$", re.I)
 """A sentence that closes by refusing what it tells ("someone added an extra NodePort service, please don't")."""
@@ -551,6 +576,26 @@ def _in_the_cluster(text: str, mention: _Mention, mentions: list[_Mention], brea
     others = [m.said_after for m in mentions if m is not mention]
     said = any(not any(a <= cue < b for a, b in others) for cue in cues)
     return said and not _NOT_THERE.search(text, start, end) and not _CREATION.search(text, start, mention.start)
+
+
+_ALL_EXIST = re.compile(r"\b(?:both|all|the\s+two|the\s+three|these|those)\s+(?:of\s+)?(?:the\s+)?(?:[\w-]+\s+)?"
+                        r"(?:workloads|deployments|statefulsets|daemonsets|apps|services|objects|ones|them)\s+"
+                        r"(?:already\s+(?:exist|run|are\s+running)|exist\s+already|(?:are|were)\s+already\s+(?:there|running|"
+                        r"deployed|created|in\s+(?:the\s+)?cluster))\b", re.I)
+_IT_EXISTS = re.compile(r"\s*(?:it|this\s+one|that\s+one)(?:['’]s|\s+is|\s+was|\s+has\s+been)?\s+already\b", re.I)
+
+
+def _said_to_exist_later(text: str, mention: _Mention, mentions: list[_Mention], breaks: _Breaks) -> bool:
+    """Whether a later sentence says the mentioned object exists: "... a PV from the old cluster. It's already
+    re-created here" (the next sentence, of the last object named before it), or "Both workloads already exist"
+    (of every workload named before it, unless its own sentence asks for it)."""
+    start, end = breaks.sentence(mention.start, mention.end)
+    if _CREATION.search(text, start, mention.start):
+        return False
+    if mention.kind in WORKLOADS and any(m.start() > mention.end for m in _ALL_EXIST.finditer(text)):
+        return True
+    later = [m for m in mentions if mention.end <= m.start < end]
+    return not later and bool(_IT_EXISTS.match(text, min(end + 1, len(text))))
 
 
 def outline(spec: TaskSpec) -> str:
@@ -609,6 +654,8 @@ def _short_word(word: str, before: str, after: str, text: str) -> bool:
         start = start and bool(re.match(r"\s+[a-z0-9][-a-z0-9]*\s+(?:img|image|-n|ns|x\d|port)\b", after))
         if re.match(r"\s*(?:\+|&|and\b|w/|with\s+(?:a|an)\b)", after):
             return True  # "grafana deploy + svc", "api deploy w/ a pvc"
+    if word == "svc" and previous in ("clusterip", "nodeport", "lb", "loadbalancer", "headless", "externalname"):
+        return True  # "+ clusterip svc on 80": a typed Service
     return start or previous in _SHORT_BEFORE or after.startswith("/")
 
 
@@ -645,7 +692,11 @@ def _mentions(text: str, breaks: _Breaks) -> list[_Mention]:
         qualifiers = _QUALIFIER[kind].search(before) if kind in _QUALIFIER else None
         start = match.start() - (len(before) - qualifiers.start()) if qualifiers else match.start()
         before = text[max(0, start - 40): start]  # cues stand before "as a LoadBalancer service" too
-        if _NEGATED.search(before) or _REFUSED.match(text, match.end(), breaks.end_after(match.end())):
+        if _NEGATED.search(before) or _REFUSED.match(text, match.end(), breaks.end_after(match.end())) or (
+                _DISMISSED.match(text, match.end())):
+            continue
+        clause = text[max(0, start - 80): start]
+        if (narrative := _NARRATIVE.search(clause)) and not _CREATION.search(clause, narrative.start()):
             continue
         # "running as the config-backup service account": a name before the kind, after a definite article
         prenamed = re.search(_PRENAME, before)
@@ -670,6 +721,9 @@ def _mentions(text: str, breaks: _Breaks) -> list[_Mention]:
                 bare := _BARE_NAME.match(rest)) and bare[1] not in _STOP | _SHORT_NOT_NAMES and not re.fullmatch(
                 r"x?\d+[a-z]*", bare[1]):
             named = bare  # "job cache-warm -n storefront ...", "svc grafana nodeport ...": kind, then its name
+        if named is None and not prenamed and kind == "ClusterRole" and (bare := _BARE_NAME.match(rest)) and (
+                bare[1] in _BUILTIN_CLUSTER_ROLES):
+            named = bare  # "-> clusterrole edit": a built-in role, bound to and never written
         if named:
             mention.name = named[1]
             mention.end = match.end() + named.end()
@@ -919,6 +973,8 @@ def _service(obj: ObjectSpec, part: str) -> None:
         rest = rest.replace(m.group(0), " " * len(m.group(0)))
     mapped = [int(m[1] or m[2]) for m in re.finditer(r"\bport\s+(\d{2,5})\s*(?:->|→|to)\s*\d"
                                                      r"|(?<![\w:.])(\d{2,5})\s*(?:->|→)\s*\d", part, re.I)]
+    # "they listen on 8443": the pods' port, not the Service's (a target, were it sure which Service port maps to it)
+    rest = re.sub(r"\blisten(?:s|ing)?\s+on\s+(?:port\s+)?\d{2,5}\b", lambda m: " " * len(m.group(0)), rest, flags=re.I)
     for port in [*mapped, *_ports(rest)]:  # "port 80 -> 3000": 80 is the Service's
         if port not in obj.ports:
             obj.ports.append(port)
@@ -935,6 +991,9 @@ def _ports(part: str) -> list[int]:
             continue  # a probe's port need not be a declared container port
         if not m[1] and re.search(r"[\w-]+\.[\w.-]+\s+$", part[max(0, m.start() - 60): m.start()]):
             continue  # "forwards to jaeger-collector.tracing.svc on 14250": a port elsewhere
+        if re.search(r"\b(?:pointed|pointing|points?|connect(?:s|ing|ed)?|talk(?:s|ing)?|reach(?:es|ing)?)\s+(?:at|to)\s+"
+                     r"\S+\s+(?:on\s+)?$", part[max(0, m.start() - 80): m.start()], re.I):
+            continue  # "the proxy pointed at acme:eu:ledger on port 5432": the port of what it connects to
         numbers = [m[1], *re.findall(r"\d{2,5}", m[2] or "")] if m[1] else [m[3] or m[4] or m[5]]  # other forms
         ports += [int(n) for n in numbers if n and 0 < int(n) <= 65535]
     return ports

@@ -119,7 +119,7 @@ def _named_ports(docs: list[tuple[int, dict]]) -> dict[str, set[int]]:
     named: dict[str, set[int]] = {}
     for _, doc in docs:
         ref = pod_spec(doc)
-        for c in containers(ref, ("containers",)) if ref is not None else ():
+        for c in containers(ref, ("containers", "initContainers")) if ref is not None else ():
             for port in map(as_dict, as_list(c.container.get("ports"))):
                 if isinstance(port.get("name"), str) and isinstance(port.get("containerPort"), int):
                     named.setdefault(port["name"], set()).add(port["containerPort"])
@@ -143,7 +143,9 @@ def _workload(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
     ref = pod_spec(doc)
     if ref is None:
         return
-    items = [c for c in containers(ref, ("containers",))]
+    # Init containers count too: a native sidecar (an init container with restartPolicy Always) serves ports for
+    # the pod's whole life, and a request that names an image or a port may mean any container of the pod.
+    items = [c for c in containers(ref, ("containers", "initContainers"))]
     if want.image and not any(_image_matches(want.image, c.container.get("image")) for c in items):
         yield _issue(f"{ref.path}/containers/0/image", "image", want.image,
                      [c.container.get("image") for c in items])
@@ -165,7 +167,7 @@ def _workload(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
             if not any(_same_quantity(value, g) for g in got):
                 yield _issue(f"{ref.path}/containers/0/resources/{section}/{res}", f"{res} {section[:-1]}", value,
                              got[0] if got else None)
-    yield from _security(want, ref, items)
+    yield from _security(want, ref, [c for c in items if c.list_name == "containers"])
 
 
 def _security(want: ObjectSpec, ref: Any, items: list) -> Iterator[Issue]:
