@@ -3,12 +3,17 @@
     python bench/requests_set.py verify [FILE...]   # every reference passes L1-L4 (baseline) and its own spec
     python bench/requests_set.py build              # writes bench/data/requests/{dev,check}.jsonl
 
-Every request, reference manifest and spec under ``bench/data/requests/src/`` was written by hand by this
-project's developers: none rendered by the offline teacher's frames, none copied from elsewhere. The set exists to
-measure what the teacher's own requests cannot: how the request reader, the checklist and the student do on the
-way people write. ``dev`` may be looked at while working; ``check`` (about 40%, chosen once by a seeded hash of the
-id) is looked at only to measure. Neither may ever be trained on (``tests/test_requests_set.py`` fails when a
-built corpus holds one of its requests or a near copy).
+Every request, reference manifest and spec under ``bench/data/requests/src/`` and ``src-check/`` was written by
+hand by this project's developers: none rendered by the offline teacher's frames, none copied from elsewhere. The
+set exists to measure what the teacher's own requests cannot: how the request reader, the checklist and the
+student do on the way people write. ``dev`` may be looked at while working; ``check`` is looked at only to measure.
+Neither may ever be trained on (``tests/test_requests_set.py`` fails when a built corpus holds one of its requests
+or a near copy).
+
+The split, version 2: every request under ``src/`` is ``dev``; ``check`` is ``src-check/``, written later by authors
+who had not read the request reader, its results or the other requests. (Version 1 split ``src/`` by a seeded hash
+of the id, 40% to ``check``; after that check split's false failures were fixed from its own cases, it could no
+longer measure, so all of ``src/`` became ``dev``; ``split_v1`` keeps the old rule for the record.)
 
 The built files are evaluation task files (``kubedistill eval --split bench/data/requests/check.jsonl``): one JSON
 object a line with id, instruction, spec, family, source (``handwritten``), style and manifest.
@@ -28,9 +33,10 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 SET_DIR = REPO / "bench" / "data" / "requests"
 SOURCES = SET_DIR / "src"
+CHECK_SOURCES = SET_DIR / "src-check"
 SPLIT_SEED = "kubedistill-requests-v1"
 CHECK_SHARE = 40
-"""Percent of the set in ``check``: 136 of the 342 requests."""
+"""Percent of ``src/`` the version-1 split put in ``check`` (136 of 342)."""
 
 STYLES = ("shorthand", "chat", "bullets", "paragraph", "question", "words", "existing", "negation", "imperative")
 """kubectl-like one-liners; chat with abbreviations and typos; bullet lists; long paragraphs with business context;
@@ -38,8 +44,13 @@ questions; numbers and sizes in words; objects that exist already; negations and
 FIELDS = ("id", "style", "family", "request", "spec", "manifest")
 
 
-def split_of(ident: str) -> str:
-    """``check`` or ``dev``, from a hash of the id alone: adding requests never moves one between splits."""
+def split_of(path: Path) -> str:
+    """``check`` for the sources under ``src-check/``, ``dev`` for the rest."""
+    return "check" if path.resolve().parent == CHECK_SOURCES.resolve() else "dev"
+
+
+def split_v1(ident: str) -> str:
+    """The version-1 split of ``src/``: ``check`` or ``dev`` from a hash of the id alone."""
     digest = hashlib.sha256(f"{SPLIT_SEED}:{ident}".encode()).hexdigest()
     return "check" if int(digest[:8], 16) % 100 < CHECK_SHARE else "dev"
 
@@ -48,7 +59,7 @@ def load(files: list[Path] | None = None) -> list[dict]:
     """Every entry of the source files, checked for shape; a bad one is a SystemExit naming file and entry."""
     rows: list[dict] = []
     seen: dict[str, str] = {}
-    for path in files or sorted(SOURCES.glob("*.yaml")):
+    for path in files or [*sorted(SOURCES.glob("*.yaml")), *sorted(CHECK_SOURCES.glob("*.yaml"))]:
         try:
             entries = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
@@ -66,7 +77,7 @@ def load(files: list[Path] | None = None) -> list[dict]:
             if entry["id"] in seen:
                 sys.exit(f"{where}: id {entry['id']!r} is used in {seen[entry['id']]} too")
             seen[entry["id"]] = where
-            rows.append(entry | {"file": path.name, "split": split_of(entry["id"])})
+            rows.append(entry | {"file": path.name, "split": split_of(path)})
     return rows
 
 

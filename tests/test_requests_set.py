@@ -34,8 +34,10 @@ def test_the_set_has_every_style_and_kind_and_a_large_enough_check_split():
     assert sum(bool(row["spec"].get("existing")) for row in ROWS) >= 26
 
 
-def test_the_split_is_a_hash_of_the_id_and_the_built_files_match_the_sources():
-    assert requests_set.split_of("a-workloads-01") == requests_set.split_of("a-workloads-01")
+def test_the_split_follows_the_source_folder_and_the_built_files_match_the_sources():
+    assert {row["split"] for row in ROWS if row["file"] in {p.name for p in requests_set.SOURCES.glob("*.yaml")}} == {
+        "dev"}
+    assert {row["id"][:3] for row in ROWS if row["split"] == "check"} <= {"c2a", "c2b"}
     for split in ("dev", "check"):
         built = [json.loads(line) for line in (requests_set.SET_DIR / f"{split}.jsonl").read_text().splitlines()]
         expected = [requests_set.task_row(row) for row in ROWS if row["split"] == split]
