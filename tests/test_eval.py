@@ -424,3 +424,17 @@ def test_an_adapter_trained_with_checklists_is_asked_with_them_by_default(tmp_pa
         (adapter / "kubedistill.json").write_text(bad)
         with pytest.raises(UserError, match=needle):
             adapter_hints(str(adapter))
+
+
+def test_write_and_edit_tasks_are_reported_apart():
+    from kubedistill.evaluation.metrics import summarize
+
+    def case(family: str, first: bool, final: bool) -> dict:
+        level = None if final else "L4"
+        return {"family": family, "passed": final, "failed_level": level, "rules": [],
+                "first": {"passed": first, "failed_level": None if first else "L4", "format_violations": []},
+                "attempts": [{"tokens": 1, "seconds": 1.0, "truncated": False}]}
+
+    summary = summarize([case("edit-field", False, True), case("edit-fix", True, True), case("deployment", False, False)])
+    assert {task: (r["first"]["passed"], r["after_repair"]["passed"], r["first"]["total"])
+            for task, r in summary["by_task"].items()} == {"write": (0, 0, 1), "edit": (1, 2, 2)}

@@ -161,6 +161,21 @@ def test_an_answer_that_misses_a_requested_value_is_repaired():
     assert reply.model_extra["kubedistill"]["attempts"] == 1 and "replicas: 3" in reply.choices[0].message.content
 
 
+def test_a_message_holding_yaml_is_an_edit_whose_answer_keeps_the_input_objects():
+    pasted = f"bump web to 2 replicas please\n\n```yaml\n{WEB}---\n{GOOD}```"
+    edited = WEB.replace("replicas: 3", "replicas: 2")
+    backend = Scripted([edited, edited + "---\n" + GOOD])  # first drops the ConfigMap, the repair returns it
+    with serving(backend, repair=1) as (url, _):
+        reply = _client(url).chat.completions.create(model="kd", messages=[{"role": "user", "content": pasted}])
+        meta = reply.model_extra["kubedistill"]
+        assert meta["attempts"] == 2 and meta["repaired"] and "app-config" in reply.choices[0].message.content
+        assert "L4-EDIT-DROPPED" in backend.calls[1][0][-1]["content"] and WEB in backend.calls[1][0][-1]["content"]
+        checked = httpx.post(url + "/v1/validate", json={"manifest": edited, "input": WEB + "---\n" + GOOD}).json()
+        assert not checked["passed"] and "L4-EDIT-DROPPED" in json.dumps(checked["documents"])
+        bad = httpx.post(url + "/v1/validate", json={"manifest": edited, "input": 5})
+        assert bad.status_code == 400 and "'input' must be a string" in bad.text
+
+
 def test_hints_send_the_request_with_its_checklist_and_read_requirements_from_the_request_alone():
     backend = Scripted([WEB, WEB.replace("replicas: 3", "replicas: 2")])
     with serving(backend, repair=1, hints="request") as (url, _):
@@ -351,6 +366,44 @@ def test_generate_prints_only_the_manifest_and_the_verdict_to_stderr(monkeypatch
     code = main(["generate", WEB_REQUEST, "--repair", "0", "--no-stream", "--no-check-request"])
     captured = capsys.readouterr()
     assert code == 0 and "requirements read" not in captured.err
+
+
+def test_generate_edits_the_input_and_holds_the_answer_to_keeping_its_objects(monkeypatch, capsys, tmp_path):
+    import kubedistill.inference.backend as backend_module
+    from kubedistill.__main__ import main
+
+    given = tmp_path / "app.yaml"
+    given.write_text(WEB + "---\n" + GOOD)
+    edited = WEB.replace("replicas: 3", "replicas: 2")
+    backends = []
+    for answer in ([edited + "---\n" + GOOD], [edited]):  # the whole result; one that drops the ConfigMap
+        monkeypatch.setattr(backend_module, "load_backend",
+                            lambda ref, a=answer: backends.append(Scripted(a)) or backends[-1])
+        code = main(["generate", "--input", str(given), "set replicas to 2", "--repair", "0", "--no-stream"])
+        captured = capsys.readouterr()
+        if len(answer[0]) > len(edited):
+            assert code == 0 and "verdict: PASS" in captured.err, captured.err
+        else:
+            assert code == 1 and "L4-EDIT-DROPPED" in captured.err and "'app-config'" in captured.err
+    asked = backends[0].calls[0][0][-1]["content"]
+    assert asked == "set replicas to 2\n\n```yaml\n" + (WEB + "---\n" + GOOD).rstrip() + "\n```"
+    # YAML pasted into the instruction is an edit too
+    monkeypatch.setattr(backend_module, "load_backend", lambda ref: Scripted([edited]))
+    code = main(["generate", f"set replicas to 2\n```yaml\n{WEB}---\n{GOOD}```", "--repair", "0", "--no-stream"])
+    assert code == 1 and "L4-EDIT-DROPPED" in capsys.readouterr().err
+
+
+def test_generate_input_errors_exit_2_before_a_model_loads(tmp_path):
+    prose = tmp_path / "notes.txt"
+    prose.write_text("just some notes, no manifest here\n")
+    binary = tmp_path / "blob.yaml"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    for extra, message in ((["--input", "/no/such/file.yaml", "x"], "--input: cannot read /no/such/file.yaml"),
+                           (["--input", str(prose), "x"], "holds no Kubernetes object"),
+                           (["--input", str(binary), "x"], "is not UTF-8 text"),
+                           (["--input", "-"], "the instruction must be an argument")):
+        run = _cli("generate", "--model", "/no/such/model", *extra)
+        assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr, run.stderr
 
 
 def _cli(*args, stdin=""):

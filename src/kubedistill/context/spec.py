@@ -86,7 +86,14 @@ class TaskSpec:
     """Objects the request says are already in the cluster ("our existing db-creds Secret"): the answer uses
     them and must not write them again (it would overwrite what is there)."""
     absent: list[ObjectRef] = field(default_factory=list)
-    """Objects the request says not to write ("no Ingress yet"); without a name, no object of that kind."""
+    """Objects the request says not to write ("no Ingress yet"); without a name, no object of that kind. In an
+    edit, input objects the request removes (a Pod turned into a Deployment)."""
+    input: str = ""
+    """For an edit: the manifests the request hands over (YAML). The answer is the complete result, and
+    everything the request does not ask to change must stay as it was (``verify/edit.py``)."""
+    changes: list[str] = field(default_factory=list)
+    """For an edit: where the answer may differ from the input, as ``Kind/name /path`` (named list items by
+    name, ``*`` for any one segment; no path: the whole object, one the request adds)."""
 
     @classmethod
     def from_dict(cls, data: dict) -> TaskSpec:
@@ -95,7 +102,7 @@ class TaskSpec:
         objects = data.get("objects") or []
         if not isinstance(objects, list):
             raise ValueError("task spec 'objects' must be a list")
-        unknown = sorted(set(data) - {"family", "objects", "exact", "existing", "absent"})
+        unknown = sorted(set(data) - {"family", "objects", "exact", "existing", "absent", "input", "changes"})
         if unknown:
             raise ValueError(f"unknown task spec field(s): {', '.join(unknown)}")
         refs = {}
@@ -103,8 +110,14 @@ class TaskSpec:
             if not isinstance(data.get(key) or [], list):
                 raise ValueError(f"task spec '{key}' must be a list")
             refs[key] = [ObjectRef.from_dict(item, key) for item in data.get(key) or []]
+        changes = data.get("changes") or []
+        if not isinstance(changes, list) or not all(isinstance(c, str) and c.strip() for c in changes):
+            raise ValueError("task spec 'changes' must be a list of 'Kind/name /path' strings")
+        if not isinstance(data.get("input") or "", str):
+            raise ValueError("task spec 'input' must be the input manifests as YAML text")
         return cls(family=str(data.get("family", "")), exact=bool(data.get("exact", False)),
-                   objects=[ObjectSpec.from_dict(o) for o in objects], **refs)
+                   objects=[ObjectSpec.from_dict(o) for o in objects], input=data.get("input") or "",
+                   changes=[c.strip() for c in changes], **refs)
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"family": self.family, "objects": [o.to_dict() for o in self.objects]}
@@ -113,4 +126,12 @@ class TaskSpec:
         for key in ("existing", "absent"):
             if getattr(self, key):
                 out[key] = [ref.to_dict() for ref in getattr(self, key)]
+        if self.input:
+            out["input"] = self.input
+        if self.changes:
+            out["changes"] = list(self.changes)
         return out
+
+    @property
+    def is_edit(self) -> bool:
+        return bool(self.input.strip())

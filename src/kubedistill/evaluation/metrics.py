@@ -35,6 +35,23 @@ def level_pass_rates(failed_levels: list[str | None]) -> dict[str, float]:
     return rates
 
 
+def task_of(case: dict) -> str:
+    """``edit`` for a task that hands the model manifests to change (family ``edit*``), else ``write``."""
+    return "edit" if str(case.get("family") or "").startswith("edit") else "write"
+
+
+def by_task(cases: list[dict]) -> dict:
+    """Full-pass@1 at the first answer and after repair, for write and edit tasks apart: an edit starts from the
+    user's manifests, so the two are different skills and one must not hide the other."""
+    out = {}
+    for task in ("write", "edit"):
+        group = [c for c in cases if task_of(c) == task]
+        if group:
+            out[task] = {"first": _rate(sum(1 for c in group if c["first"]["passed"]), len(group)),
+                         "after_repair": _rate(sum(1 for c in group if c["passed"]), len(group))}
+    return out
+
+
 def summarize(cases: list[dict]) -> dict:
     """The summary of one run from its case records (see ``evaluation.run.case_record``)."""
     n = len(cases)
@@ -60,6 +77,7 @@ def summarize(cases: list[dict]) -> dict:
         "failures_by_level_after_repair": {lv: final.count(lv) for lv in FAIL_LEVELS},
         "failures_by_rule": dict(rules.most_common()),
         "by_family": {f: _rate(sum(v), len(v)) for f, v in sorted(by_family.items())},
+        "by_task": by_task(cases),
         "format_violations": dict(sorted(violations.items())),
         "format_violation_rate": sum(1 for c in cases if c["first"]["format_violations"]) / n if n else 0.0,
         "tokens": {"generated": sum(tokens), "mean": mean(tokens) if tokens else 0,

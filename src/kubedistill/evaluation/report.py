@@ -45,6 +45,10 @@ def write_report(out: Path, summary: dict, cases: list[dict]) -> None:
     for level in FAIL_LEVELS:
         lines.append(f"| {level} | {pct(summary['level_pass_rate'][level])} | "
                      f"{summary['failures_by_level'][level]} |")
+    if len(summary.get("by_task", {})) > 1:  # write and edit tasks apart
+        lines += ["", "| task | full-pass@1 (first answer) | after repair | tasks |", "|---|---|---|---|"]
+        lines += [f"| {task} | {pct(r['first']['rate'])} | {pct(r['after_repair']['rate'])} | {r['first']['total']} |"
+                  for task, r in summary["by_task"].items()]
     lines += ["", "![failures by level](plots/failures_by_level.png)", "", "## By family", "",
               "| family | pass@1 | tasks |", "|---|---|---|"]
     for family, rate in summary["by_family"].items():

@@ -76,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("instruction", nargs="?", default="-",
                         help="what to generate, in plain words ('-' or absent: read it from stdin)")
     add_model_arguments(parser)
+    parser.add_argument("--input", metavar="FILE|-",
+                        help="edit these manifests: the answer is the complete result, and L4 reports an input "
+                             "object it drops ('-': read them from stdin, the instruction then as an argument)")
     parser.add_argument("-o", "--output", help="also write the manifest to this file (atomically)")
     parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
                         help="show tokens on stderr as they are produced (default: when stderr is a terminal)")
@@ -97,6 +100,36 @@ def read_instruction(value: str) -> str:
     return value.strip()
 
 
+MAX_INPUT_BYTES = 1024 * 1024
+
+
+def read_input(value: str) -> str:
+    """The manifests of ``--input``: a file or stdin, UTF-8 YAML holding at least one Kubernetes object (it may
+    have defects: "fix it" is an edit too)."""
+    from kubedistill.verify.conformance import input_objects
+
+    where = "stdin" if value == "-" else value
+    try:
+        if value == "-":
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with open(value, "rb") as handle:
+                data = handle.read(MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"--input: cannot read {value}: {exc.strerror or exc}",
+                        "give the manifest file to edit, or - to read it from stdin") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise UserError(f"--input: {where} is longer than {MAX_INPUT_BYTES} bytes", "edit one bundle at a time")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"--input: {where} is not UTF-8 text") from None
+    if not input_objects(text):
+        raise UserError(f"--input: {where} holds no Kubernetes object (no YAML mapping with a kind)",
+                        "give the manifest to edit: YAML with apiVersion, kind and metadata")
+    return text
+
+
 def describe(verdict: Verdict, attempts: int) -> str:
     rounds = f" after {attempts - 1} repair round{'s' if attempts != 2 else ''}" if attempts > 1 else ""
     if verdict.passed:
@@ -105,11 +138,17 @@ def describe(verdict: Verdict, attempts: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kubedistill.context.edit import edit_message, edit_spec, split_edit
     from kubedistill.context.request import outline, read_request
+    from kubedistill.verify.conformance import input_objects
     from kubedistill.inference.backend import load_backend
     from kubedistill.inference.repair import solve
     from kubedistill.prompts import chat
 
+    if args.input == "-" and args.instruction == "-":
+        raise UserError("--input - reads the manifests from stdin, so the instruction must be an argument",
+                        'kubectl get deploy web -o yaml | kubedistill generate --input - "add a readiness probe"')
+    manifests = read_input(args.input) if args.input else None
     instruction = read_instruction(args.instruction)
     verifier = verifier_for(args)
     if args.output and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
@@ -122,10 +161,18 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(text)
         sys.stderr.flush()
 
-    spec = read_request(instruction) if args.check_request else None
-    if spec:
+    if manifests is None and (pasted := split_edit(instruction)):
+        instruction, manifests = pasted  # the YAML pasted into the instruction is the input of an edit
+    if manifests is not None:  # an edit: the request with the input below it, held to keeping the input's objects
+        spec = edit_spec(instruction, manifests, read=args.check_request)
+        message = edit_message(instruction, manifests)
+        print(f"editing {len(input_objects(manifests))} object(s) of the input", file=sys.stderr)
+    else:
+        spec = read_request(instruction) if args.check_request else None
+        message = instruction
+    if spec and spec.objects:
         print(f"requirements read from the request: {outline(spec)}", file=sys.stderr)
-    outcome = solve(backend, verifier, chat(args.prompt, instruction, hints), spec, args.repair,
+    outcome = solve(backend, verifier, chat(args.prompt, message, hints), spec, args.repair,
                     args.max_new_tokens, on_text=show if stream else None, repair_style=args.repair_style)
     if stream:
         sys.stderr.write("\n")

@@ -84,9 +84,11 @@ def hinted(instruction: str, hints: str = "none") -> str:
     if hints != "request":
         raise ValueError(f"hints must be one of {', '.join(HINTS)}, not {hints!r}")
     from kubedistill.context.checklist import checklist
+    from kubedistill.context.edit import split_edit
     from kubedistill.context.request import read_request
 
-    listed = checklist(read_request(user))
+    pasted = split_edit(user)  # an edit: the values are read from its sentence, never from the pasted YAML
+    listed = checklist(read_request(pasted[0] if pasted else user))
     return f"{user}\n\n{listed}" if listed else user
 
 

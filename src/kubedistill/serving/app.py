@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubedistill.context.edit import edit_spec, split_edit
 from kubedistill.context.request import read_request
 from kubedistill.context.spec import TaskSpec
 from kubedistill.errors import out_of_memory
@@ -247,7 +248,10 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
             raise ApiError(404, f"model {requested!r} is not served here; use {settings.model_name!r}",
                            param="model", code="model_not_found")
         request_text = messages[-1]["content"]
-        spec = read_request(request_text) if settings.check_request else None
+        if pasted := split_edit(request_text):  # a message holding YAML is an edit: keep the input's objects
+            spec = edit_spec(*pasted, read=settings.check_request)
+        else:
+            spec = read_request(request_text) if settings.check_request else None
         if settings.hints != "none":  # the spec above is read from the request alone, not from its checklist
             messages = [*messages[:-1], {"role": "user", "content": hinted(request_text, settings.hints)}]
         outcome = await run_generation(messages, limit, temperature, spec)
@@ -290,7 +294,14 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
         wanted = body.get("request", "")
         if not isinstance(wanted, str):
             raise ApiError(400, "'request' must be a string: the request the manifest should meet", param="request")
-        spec = read_request(wanted) if wanted else None
+        original = body.get("input", "")
+        if not isinstance(original, str):
+            raise ApiError(400, "'input' must be a string: the manifests the edited 'manifest' started from",
+                           param="input")
+        if original.strip():
+            spec = edit_spec(wanted, original)
+        else:
+            spec = read_request(wanted) if wanted else None
         results = await asyncio.to_thread(verifier.verify_text, manifest, "request.yaml", spec)
         documents = [r.to_dict() for r in results]
         return {"passed": all(r.passed for r in results) and any(r.status == "valid" for r in results),

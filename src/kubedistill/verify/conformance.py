@@ -8,11 +8,13 @@ when the spec names one, by tag.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from kubedistill.context.spec import ObjectSpec, TaskSpec
 from kubedistill.verify import cron, pointer
+from kubedistill.verify.edit import check_edit
 from kubedistill.verify.facts import extract
 from kubedistill.verify.finding import Issue
 from kubedistill.verify.objects import as_dict, as_list, containers, dig, pod_spec
@@ -58,12 +60,40 @@ def check_spec(spec: TaskSpec, docs: list[tuple[int, dict]]) -> dict[int, list[I
             found.setdefault(index, []).extend(problems)
     for i, issue in _unwanted(spec, docs):
         found.setdefault(i, []).append(issue)
+    if spec.is_edit:
+        for i, issues in check_edit(spec, docs, input_objects(spec.input)).items():
+            found.setdefault(i, []).extend(issues)
     if spec.exact:
         for i, d in docs:
             if i not in used:
                 found.setdefault(i, []).append(Issue(EXTRA, "", f"{d.get('kind')} is not part of the task",
                                                      "remove objects the task did not ask for"))
     return found
+
+
+def input_objects(text: str) -> list[dict]:
+    """The objects of an edit's input, as far as they parse (an input handed over to be fixed may not, wholly):
+    documents that are mappings with a kind; v1 Lists give their items. A duplicate key reads as YAML reads it,
+    the last one winning, so "fix the duplicate key" still has an input to compare with; a document that does
+    not parse at all is left out."""
+    import yaml
+
+    from kubedistill.verify.syntax import parse_stream  # local: the parser, not a conformance rule
+
+    out: list[dict] = []
+    for chunk in re.split(r"(?m)^---[ \t]*(?:#.*)?$", text):
+        try:  # read as the cluster reads it; where that refuses (a duplicate key), as plain YAML does
+            docs = [d.data for d in parse_stream(chunk)]
+            if any(d is None for d in docs) and chunk.strip():
+                docs = list(yaml.safe_load_all(chunk))
+        except yaml.YAMLError:
+            continue
+        except Exception:  # our parser's refusals (depth, aliases, encodings): nothing to compare with
+            continue
+        for data in docs:
+            items = data.get("items") if isinstance(data, dict) and data.get("kind") == "List" else [data]
+            out.extend(d for d in items or [] if isinstance(d, dict) and isinstance(d.get("kind"), str))
+    return out
 
 
 def _unwanted(spec: TaskSpec, docs: list[tuple[int, dict]]) -> Iterator[tuple[int, Issue]]:
@@ -274,8 +304,24 @@ def _fields(want: ObjectSpec, doc: dict) -> Iterator[Issue]:
         if got is None and path.startswith("/stringData/"):  # a Secret may carry the value base64-encoded
             encoded = resolve_pointer(doc, "/data/" + path.removeprefix("/stringData/"))
             got = _b64(encoded) if isinstance(encoded, str) else None
-        if not same_value(value, got):
+        if not same_value(value, got) and not any(same_value(value, resolve_pointer(doc, other))
+                                                  for other in _other_containers(doc, path)):
             yield _issue(path, path, value, got)
+
+
+_CONTAINER_STEP = re.compile(r"/(containers|initContainers)/(\d+)/")
+
+
+def _other_containers(doc: dict, path: str) -> Iterator[str]:
+    """The same pointer through each other container of that list: containers are matched by name, not by
+    position, so "containers/0" of a spec is whichever container holds the value (a sidecar put first is no
+    change to the pod)."""
+    if not (step := _CONTAINER_STEP.search(path)):
+        return
+    items = resolve_pointer(doc, path[: step.start()] + "/" + step[1])
+    for i in range(len(items) if isinstance(items, list) else 0):
+        if str(i) != step[2]:
+            yield f"{path[: step.start()]}/{step[1]}/{i}/{path[step.end():]}"
 
 
 def _b64(text: str) -> str | None:
