@@ -216,6 +216,7 @@ def write_outputs(parts: list[Path], marks: dict, splits: dict, config: CorpusCo
         "reject_rules": sorted(rules.items(), key=lambda t: (-t[1], t[0])),
         "format_violations": dict(sorted(violations.items())),
         "families": {f: dict(c) for f, c in families.items()}, "sources": {s: dict(c) for s, c in sources.items()},
+        "tasks": card.tasks({f: dict(c) for f, c in families.items()}),
         "lengths": {s: {"instruction_words": card.lengths(words[s]), "manifest_lines": card.lengths(manifest_lines[s])}
                     for s in card.SPLITS},
         "contamination": contamination.report(),

@@ -19,6 +19,23 @@ FUNNEL = ("input", "teacher answered", "well-formed", "passes L1", "passes L2", 
           "unique", "in a split")
 
 
+TASKS = ("write", "edit")
+EDIT_PREFIX = "edit-"
+"""Edit families (``sources/edits.py``) start with this: "change my YAML", against "write me a manifest"."""
+
+
+def task_of(family: str) -> str:
+    return "edit" if family.startswith(EDIT_PREFIX) else "write"
+
+
+def tasks(families: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Pairs per task (write / edit) and split, from the per-family counts."""
+    out: dict[str, Counter] = {task: Counter() for task in TASKS}
+    for family, splits in families.items():
+        out[task_of(family)].update(splits)
+    return {task: {s: out[task][s] for s in SPLITS} for task in TASKS}
+
+
 def funnel(counts: Counter) -> list[tuple[str, int]]:
     """Pairs left after each stage, from the rejection counts by stage/level."""
     left = counts["input"]
@@ -90,6 +107,7 @@ def render(summary: dict) -> str:
     lines += ["", "Rejections by rule (top 15): " + (", ".join(f"{k} {v}" for k, v in summary["reject_rules"][:15])
                                                       or "none"), "",
               f"Format violations in teacher answers: {summary['format_violations'] or 'none'}", "",
+              *_task_lines(summary["families"]),
               "## Families and sources", "", "![family mix](plots/family_mix.png)", "",
               "| family | " + " | ".join(SPLITS) + " |", "|---|" + "---:|" * len(SPLITS)]
     for family in sorted(summary["families"]):
@@ -117,5 +135,17 @@ def render(summary: dict) -> str:
               "Groups: pairs sharing a canonical manifest or a real source file are kept in one split; near "
               "duplicates are removed before splitting, so no cluster straddles splits.", "",
               "Sources: synthetic pairs are written by kubedistill's teachers; reverse pairs use manifests from "
-              "public Apache-2.0 repositories (see each pair's `origin` for repository, path and commit).", ""]
+              "public Apache-2.0 repositories (see each pair's `origin` for repository, path and commit). Edit pairs "
+              "(families `edit-*`) hand over manifests with a change request; their spec holds the input, and the "
+              "answer changes only what the request asks.", ""]
     return "\n".join(lines)
+
+
+def _task_lines(families: dict[str, dict[str, int]]) -> list[str]:
+    """The write/edit mix: one line with the totals, then a table per split."""
+    counts = tasks(families)
+    total = {task: sum(counts[task].values()) for task in TASKS}
+    lines = ["## Tasks", "", f"task: write {total['write']}, edit {total['edit']}", "",
+             "| task | " + " | ".join(SPLITS) + " |", "|---|" + "---:|" * len(SPLITS)]
+    lines += [f"| {task} | " + " | ".join(str(counts[task][s]) for s in SPLITS) + " |" for task in TASKS]
+    return [*lines, ""]

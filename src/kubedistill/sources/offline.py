@@ -2,7 +2,8 @@
 
 For synthetic_direct it rebuilds the sampled task from (family, seed) and answers with the reference
 manifest and an instruction rendered from the spec; for reverse_instruction it describes the manifest with
-the rule-based describer. Its manifests pass L1-L4 and their own spec (tests assert it).
+the rule-based describer; for an edit it returns the reference answer the edit was drafted with (``edits.py``).
+Its manifests pass L1-L4 and their own spec (tests assert it).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import yaml
 
 from kubedistill.context.describe import render_instruction
 from kubedistill.context.families import FAMILIES
-from kubedistill.sources.teacher import REVERSE, SYNTHETIC, TeacherAnswer, TeacherRequest
+from kubedistill.sources.teacher import EDIT, REVERSE, SYNTHETIC, TeacherAnswer, TeacherRequest
 
 OFFLINE_MODEL = "offline-v1"
 
@@ -39,4 +40,6 @@ class OfflineTeacher:
             nouns = FAMILIES[request.family].nouns if request.family in FAMILIES else ()
             instruction = render_instruction(request.spec, random.Random(request.seed), nouns)
             return TeacherAnswer(instruction=instruction, manifest=request.manifest)
+        if request.task == EDIT:
+            return TeacherAnswer(instruction=request.instruction, manifest=request.manifest)
         return TeacherAnswer(error=f"unknown task {request.task!r}")

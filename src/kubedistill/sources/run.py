@@ -2,8 +2,8 @@
 
     kubedistill sources --config configs/sources/offline.yaml --out runs/sources
 
-Requests are produced lazily (synthetic_direct first, then reverse_instruction), skipped when their id is
-already in the store, answered by the configured teacher (in parallel for remote teachers) and appended in
+Requests are produced lazily (synthetic_direct first, then reverse_instruction, then edits), skipped when their id
+is already in the store, answered by the configured teacher (in parallel for remote teachers) and appended in
 request order. Ctrl-C or a crash loses nothing: rerun the same command to continue.
 """
 
@@ -22,6 +22,7 @@ from pathlib import Path
 from kubedistill.errors import UserError
 from kubedistill.progress import Progress
 from kubedistill.prompts import prompt_hash
+from kubedistill.sources.edits import EditsConfig, edit_requests
 from kubedistill.sources.local import LocalConfig, LocalTeacher
 from kubedistill.sources.offline import OfflineTeacher
 from kubedistill.sources.openai_teacher import OpenAIConfig, OpenAITeacher
@@ -57,6 +58,9 @@ class SourcesConfig:
     seed: int = 0
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     reverse: ReverseConfig = field(default_factory=ReverseConfig)
+    edits: EditsConfig = field(default_factory=EditsConfig)
+    """Edit pairs ("here is my YAML, change it"), after the synthetic and reverse ones; their real bases come from
+    ``reverse.dir``."""
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
 
     def problems(self) -> list[str]:
@@ -73,7 +77,7 @@ class SourcesConfig:
             found.append(f"synthetic.families: {exc}")
         if self.reverse.dir and not Path(self.reverse.dir).is_dir():
             found.append(f"reverse.dir {self.reverse.dir!r} is not a directory")
-        return found
+        return found + self.edits.problems()
 
 
 def make_teacher(config: TeacherConfig, out: Path) -> Teacher:
@@ -85,11 +89,13 @@ def make_teacher(config: TeacherConfig, out: Path) -> Teacher:
     return OfflineTeacher()
 
 
-def _requests(config: SourcesConfig, skipped: Counter) -> Iterator[tuple[str, TeacherRequest, dict]]:
+def _requests(config: SourcesConfig, skipped: Counter, drafts: Counter) -> Iterator[tuple[str, TeacherRequest, dict]]:
     for pair_id, request in synthetic_requests(config.synthetic.n, config.seed, config.synthetic.families):
         yield pair_id, request, {}
     if config.reverse.dir:
         yield from reverse_requests(config.reverse, config.seed, skipped)
+    if config.edits.n:
+        yield from edit_requests(config.edits, config.seed, config.reverse, drafts)
 
 
 def _record(pair_id: str, request: TeacherRequest, origin: dict, teacher: Teacher, answer, seconds: float) -> dict:
@@ -129,14 +135,15 @@ def run_sources(config: SourcesConfig, out: str | Path, teacher: Teacher | None 
     except TeacherError as exc:
         raise UserError(str(exc)) from None
     skipped: Counter = Counter()
+    drafts: Counter = Counter()
     stats: Counter = Counter()
     families: Counter = Counter()
-    total = config.synthetic.n + (config.reverse.limit or 0)
+    total = config.synthetic.n + (config.reverse.limit or 0) + config.edits.n
     bar = Progress("sources", total or None, enabled=progress)
     start = time.monotonic()
     workers = config.teacher.concurrency if config.teacher.kind != "offline" else 1
     with PairStore(out / "pairs.jsonl") as store:
-        todo = _pending(_requests(config, skipped), store.done, stats)
+        todo = _pending(_requests(config, skipped, drafts), store.done, stats)
         pool = ThreadPoolExecutor(workers) if workers > 1 else None
         try:
             while batch := list(itertools.islice(todo, workers * 8)):
@@ -158,6 +165,7 @@ def run_sources(config: SourcesConfig, out: str | Path, teacher: Teacher | None 
             bar.close()
         summary = {"written": sum(stats[k] for k in ("answered", "rejected")), **dict(stats),
                    "skipped_files": dict(skipped), "families": dict(families),
+                   **({"edit_drafts": dict(sorted(drafts.items()))} if config.edits.n else {}),
                    "seconds": round(time.monotonic() - start, 3), "pairs_in_store": len(store.done),
                    "teacher": teacher.name, "model": teacher.model}
     write_json_atomic(out / "stats.json", summary)

@@ -16,18 +16,21 @@ from kubedistill.context.spec import TaskSpec
 
 SYNTHETIC = "synthetic_direct"
 REVERSE = "reverse_instruction"
+EDIT = "edit"
 
 
 @dataclass
 class TeacherRequest:
     task: str
-    """synthetic_direct | reverse_instruction"""
+    """synthetic_direct | reverse_instruction | edit"""
     messages: list[dict[str, str]]
     family: str = ""
     seed: int = 0
     spec: TaskSpec | None = None
     manifest: str = ""
-    """reverse_instruction: the (redacted) manifest the instruction is written for."""
+    """reverse_instruction: the (redacted) manifest the instruction is written for; edit: the reference answer."""
+    instruction: str = ""
+    """edit: the user's turn (request and pasted input) the teacher answers with the complete result."""
 
 
 @dataclass
@@ -124,10 +127,22 @@ def cached_answer(request: TeacherRequest, cache: Any, key: str, model: str,
             return TeacherAnswer(error=error, attempts=attempts)
         if cache:
             cache.put(key, text, {"model": model})
+    if request.task == EDIT:
+        return parse_edit(text, request.instruction, cached, attempts)
     answer = parse_synthetic(text) if request.task == SYNTHETIC else parse_reverse(text)
     answer.cached, answer.attempts = cached, attempts
     if request.task != SYNTHETIC:
         answer.manifest = request.manifest
+    return answer
+
+
+def parse_edit(text: str, instruction: str, cached: bool = False, attempts: int = 1) -> TeacherAnswer:
+    """An edit answer is the complete result as YAML; the instruction is the request the teacher was given."""
+    manifest, violations = extract_yaml(text)
+    answer = TeacherAnswer(instruction=instruction, manifest=manifest, raw=text, cached=cached, attempts=attempts,
+                           format_violations=violations)
+    if not manifest:
+        answer.error = "unparseable answer: " + ", ".join(violations or ["empty"])
     return answer
 
 
