@@ -63,6 +63,28 @@ def test_nothing_to_check_fails_unless_allowed(tmp_path, text):
     assert [(r["file"].rsplit("/", 1)[-1], r["findings"][0]["rule"]) for r in failed] == [("empty.yaml", "L1-EMPTY")]
 
 
+EDIT_INPUT = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n"
+              "    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n"
+              "      containers:\n        - {name: web, image: nginx:1.27}\n---\n"
+              "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata: {a: b}\n")
+
+
+def test_an_edited_manifest_is_checked_against_its_original(tmp_path):
+    original = tmp_path / "original.yaml"
+    original.write_text(EDIT_INPUT)
+    scaled = EDIT_INPUT.replace("replicas: 2", "replicas: 3")
+    allowed = ["--input", str(original), "--allow-change", "Deployment/web /spec/replicas"]
+    assert kubedistill("validate", *allowed, "-", stdin=scaled).returncode == 0
+    both = kubedistill("validate", *allowed, "-", stdin=scaled.replace("nginx:1.27", "nginx:1.28"))
+    assert both.returncode == 1 and "L4-EDIT-UNASKED" in both.stdout and "/containers/web/image" in both.stdout
+    dropped = kubedistill("validate", "--input", str(original), "-", stdin=scaled.split("---")[0])
+    assert dropped.returncode == 1 and "L4-EDIT-DROPPED" in dropped.stdout and "ConfigMap 'cfg'" in dropped.stdout
+    for args, message in ((["--allow-change", "Deployment/web"], "--allow-change needs --input"),
+                          (["--input", "/no/such.yaml"], "--input: cannot read /no/such.yaml")):
+        run = kubedistill("validate", *args, "-", stdin=scaled)
+        assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr
+
+
 def test_missing_file_exits_two_without_traceback():
     run = kubedistill("validate", "/no/such/file.yaml")
     assert run.returncode == 2

@@ -123,7 +123,8 @@ def test_event_stream_locator_agrees_with_the_tree():
         expected = syntax.locate(syntax._PositionLoader(other).get_single_node(), "/kind")
         assert syntax._event_locate(other, "kind") in (expected, None), other
     assert doc.locate("/kind") == (2, 1) and doc.tree is None  # found without composing the tree
-    assert doc.locate("/spec/containers/1") == (11, 5) and doc.tree is not None  # a second finding composes it
+    assert doc.locate("/spec/containers/1") == (11, 5) and doc.tree is None  # read from the lines (position.py)
+    assert doc.locate("/spec/containers/0/ports/1") == (10, 34) and doc.tree is not None  # flow: the tree is composed
     long = "a:\n" + "".join(f"  k{i}: {i}\n" for i in range(syntax._EVENT_BUDGET)) + "b: 1\n"
     assert syntax._event_locate(long, "b") is None  # too far: the caller composes the tree
     [doc] = syntax.parse_stream(long)
@@ -212,3 +213,14 @@ def test_mutated_real_documents_agree(real_dir):
             assert fast == exact, variant[:200]
             variants += 1
     assert variants > 1000
+
+
+def test_first_content_line_skips_what_libyaml_skips():
+    """Blank lines, comments and one '---' before the root node, however they are mixed (a licence header)."""
+    headers = ["", "\n", "# c\n", "  # c ---\n", "   \n", "---\n", "--- # c\n", "#\n#\n", "\n# a: 1\n"]
+    for combo in itertools.product(headers, repeat=3):
+        text = "".join(combo) + "a: 1\n"
+        if text.count("---") - text.count("# c ---") > 1:
+            continue  # a second marker starts a second document
+        [(data, line, _issues)] = _exact(text)
+        assert data == {"a": 1} and fastyaml.first_content_line(text) == line, text

@@ -63,3 +63,15 @@ def test_custom_resources_validate_against_the_corpus_crds(real_dir):
     meant_valid, invalid_examples = verdicts[False], verdicts[True]
     assert len(meant_valid) > 800 and sum(meant_valid) / len(meant_valid) > 0.9
     assert invalid_examples and not all(invalid_examples)
+
+
+def test_gateway_api_invalid_examples_fail_their_crds_cel_rules(corpus):
+    """gateway-api's hack/invalid-examples that only its CRDs' x-kubernetes-validations rules catch (the corpus
+    ships the CRDs, so a run over the corpus uses them): bench/results/crd_rules.md lists the reviews."""
+    real_dir, _, results = corpus
+    names = ("duplicate-listeners", "hostname-tcp", "hostname-udp", "invalid-addresses", "invalid-tls-mode",
+             "tlsconfig-tcp")
+    files = {str(real_dir / f"kubernetes-sigs__gateway-api/hack__invalid-examples__standard__gateway__{n}.yaml")
+             for n in names}
+    rules = {r.file: {f.rule for f in r.findings if f.is_error} for r in results if r.file in files}
+    assert rules == {file: {"L2-CRD-RULE"} for file in files}

@@ -10,15 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from kubedistill.context.request import outline, read_request
-from kubedistill.context.spec import TaskSpec
 from kubedistill.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UserError
-from kubedistill.verify.engine import Verifier, VerifyConfig, discover, verify_paths
-from kubedistill.verify.finding import DocumentResult, Status
-from kubedistill.verify.output import FORMATS, WRITERS, JsonStream, Summary, text_lines, text_summary
+from kubedistill.verify.engine import Verifier, VerifyConfig, discover, map_paths
+from kubedistill.verify.output import FORMATS, Part, Report
 from kubedistill.verify.policy import PROFILES
 from kubedistill.verify.schema import DEFAULT_K8S_VERSION
+
+if TYPE_CHECKING:
+    from kubedistill.context.spec import TaskSpec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--request", metavar="TEXT|@FILE",
                         help="also check the manifest against the requirements read from this request, as "
                              "'kubedistill generate' does (@FILE reads it from a file); one input only")
+    parser.add_argument("--input", metavar="FILE",
+                        help="the manifests this one was edited from: L4 also reports an object of FILE the edit "
+                             "dropped, and with --allow-change any change outside the places listed; one input only")
+    parser.add_argument("--allow-change", action="append", default=[], metavar="'Kind/name /path'",
+                        help="with --input: a place the edit may change (named list items by name, * for any one "
+                             "segment; 'Kind/name' alone: a whole object it may add); repeatable; without any, "
+                             "every change is allowed and only dropped objects are reported")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour text output")
 
 
@@ -96,7 +104,11 @@ def read_request_text(value: str) -> str:
 
 
 def _request_spec(args: argparse.Namespace) -> TaskSpec | None:
-    """The requirements read from ``--request``; one input only, since the request is about one answer."""
+    """The requirements read from ``--request``; one input only, since the request is about one answer.
+
+    The request reader is imported here: loading it took about 40 ms of every ``kubedistill validate`` start."""
+    from kubedistill.context.request import read_request
+
     text = read_request_text(args.request)
     files = list(discover(args.paths))
     if len(files) != 1:
@@ -107,46 +119,53 @@ def _request_spec(args: argparse.Namespace) -> TaskSpec | None:
     return read_request(text)
 
 
+def _edit_spec(args: argparse.Namespace, spec: TaskSpec | None) -> TaskSpec:
+    """``--input``: the edited manifest held to its original (and to ``--request``'s values, when given)."""
+    from kubedistill.context.edit import edit_spec
+    from kubedistill.inference.command import read_input
+
+    files = list(discover(args.paths))
+    if len(files) != 1:
+        raise UserError(f"--input checks one edited answer, got {len(files)} files",
+                        "join them into one file, or pipe them: cat a.yaml b.yaml | kubedistill validate "
+                        "--input original.yaml -")
+    args.paths = files
+    edit = edit_spec("", read_input(args.input), changes=args.allow_change or None, read=False)
+    if spec is not None:
+        edit.objects, edit.existing, edit.absent = spec.objects, spec.existing, spec.absent
+    return edit
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.allow_change and not args.input:
+        raise UserError("--allow-change needs --input: the places an edit of that input may change")
     if not args.paths:
         if sys.stdin.isatty():
             raise UserError("no input", "give files or directories, or pipe a manifest into 'kubedistill validate -'")
         args.paths = ["-"]
     config = config_from_args(args)
     request = None
-    if args.request is not None:  # one answer checked against its request, as generate checks one
-        spec = _request_spec(args)
+    if args.request is not None or args.input:  # one answer checked against its request / its original
+        from kubedistill.context.request import outline
+
+        spec = _request_spec(args) if args.request is not None else None
         said = outline(spec) if spec else "none (the request names no object the reader is sure of)"
+        if args.input:
+            spec = _edit_spec(args, spec)
         request = {"requirements": spec.to_dict() if spec else None, "outline": said}
-        batches: Iterable[list[DocumentResult]] = [Verifier(config).verify_file(args.paths[0], spec)]
-        if args.output == "text":
+        results = Verifier(config).verify_file(args.paths[0], spec)
+        if args.output == "text" and args.request is not None:
             print(f"requirements read from the request: {said}")
-    else:
-        batches = verify_paths(args.paths, config, args.jobs)
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-    stats = Summary()
-    failed = errored = False
-    stream = JsonStream(sys.stdout, args.summary, request) if args.output == "json" else None
-    kept: list[DocumentResult] = []  # junit and sarif are written whole at the end
-    for file_results in batches:
-        stats.add(file_results)
-        failed |= not all(r.passed for r in file_results)
-        errored |= any(r.status == Status.ERROR for r in file_results)
-        if args.output == "text":
-            for line in text_lines(file_results, colour, args.verbose):
-                print(line)
-        elif stream is not None:
-            stream.add(file_results)
-        else:
-            kept.extend(file_results)
-    if stream is not None:
-        stream.close()
-    elif args.output == "text":
-        if args.summary or args.verbose:
-            print(text_summary(stats.to_dict()))
-    else:
-        WRITERS[args.output](kept, sys.stdout, args.summary)
-    if errored:
+    report = Report(args.output, sys.stdout, args.summary, args.verbose, colour, request)
+    if request is not None:
+        parts: Iterable[Part] = [report.render(results)]
+    else:  # each file is rendered where it was verified (a worker, with -j); this process writes them in order
+        parts = map_paths(args.paths, config, report.render, args.jobs)
+    for part in parts:
+        report.add(part)
+    report.close()
+    if report.errored:
         return EXIT_USAGE
-    return EXIT_FINDINGS if failed else EXIT_OK
+    return EXIT_FINDINGS if report.failed else EXIT_OK
 

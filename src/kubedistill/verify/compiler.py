@@ -12,7 +12,9 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
+from kubedistill.verify.crdrules import rules_check
 from kubedistill.verify.finding import Issue
+from kubedistill.verify.formats import format_check
 from kubedistill.verify.pointer import escape as esc
 
 Path = str | tuple
@@ -54,10 +56,14 @@ class Compiler:
     """Compiles schemas that refer to named definitions (``#/$defs/NAME`` or any '/NAME' suffix)."""
 
     def __init__(self, definitions: dict[str, dict], defaulted: frozenset[tuple[str, str]] = frozenset(),
-                 strict: bool = True) -> None:
+                 strict: bool = True, crd_minor: int | None = None) -> None:
         self.definitions = definitions
         self.defaulted = defaulted
         self.strict = strict
+        self.crd_minor = crd_minor
+        """Set for a CRD schema (the Kubernetes minor version): then ``format`` and ``x-kubernetes-validations``
+        are checked too, as the API server checks them for custom resources only."""
+        self._rules = crd_minor is not None
         self._compiled: dict[str, Check] = {}
 
     def definition(self, name: str) -> Check:
@@ -111,26 +117,42 @@ class Compiler:
         if isinstance(schema.get("items"), dict):
             parts.append(self._array(self.compile(schema["items"])))
         parts.extend(_scalar_limits(schema))
+        if self.crd_minor is not None:
+            parts.extend(self._crd_parts(schema))
         for key, combine in (("oneOf", _one_of), ("anyOf", _any_of)):
             subs = schema.get(key)
             if isinstance(subs, list) and subs and not self._is_type_union(subs):
-                parts.append(combine([self._open(s) for s in subs], key))
+                parts.append(combine([self._open(s, rules=False) for s in subs], key))
         for sub in schema.get("allOf", []) if isinstance(schema.get("allOf"), list) else []:
             parts.append(self._open(sub))
         if isinstance(schema.get("not"), dict):
-            parts.append(_not(self._open(schema["not"])))
+            parts.append(_not(self._open(schema["not"], rules=False)))
         if types is not None and parts[1:]:
             first, rest = parts[0], parts[1:]
             return [_guarded(first, rest, types)]
         return parts
 
-    def _open(self, schema: dict) -> Check:
-        """Compile a combinator branch: branches constrain values, they do not close the object."""
+    def _open(self, schema: dict, rules: bool = True) -> Check:
+        """Compile a combinator branch: branches constrain values, they do not close the object. Rules run in
+        allOf branches (the API server evaluates those), not in oneOf/anyOf/not, where a failing rule would only
+        make a branch look unmatched."""
         strict, self.strict = self.strict, False
+        saved, self._rules = self._rules, self._rules and rules
         try:
             return self.compile(schema)
         finally:
-            self.strict = strict
+            self.strict, self._rules = strict, saved
+
+    def _crd_parts(self, schema: dict) -> list[Check]:
+        parts: list[Check] = []
+        name = schema.get("format")
+        declared = schema.get("type")
+        if isinstance(name, str) and declared in (None, "string") and (
+                found := format_check(name, self.crd_minor, render)) is not None:
+            parts.append(found)
+        if self._rules and "x-kubernetes-validations" in schema and (rules := rules_check(schema, render)):
+            parts.append(rules)
+        return parts
 
     def _is_type_union(self, subs: list) -> bool:
         return all(isinstance(s, dict) and set(s) <= {"type", "format"} for s in subs)

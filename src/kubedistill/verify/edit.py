@@ -19,8 +19,9 @@ its default and a field left out read the same.
 name (``/spec/template/spec/containers/web/readinessProbe``) and ``*`` matches any one segment; no path allows the
 whole object (one the request adds); ``*`` alone allows any change and any added object, which leaves only
 dropped objects to report (what ``generate`` and ``validate --input`` hold an edit to when nobody listed the
-places it may change); ``-Kind/name`` (``-*``: any) lets an input object go. A requested value allows the fields it governs (``replicas`` allows
-``/spec/replicas``, ``image`` every container's image, ``fields`` their own pointers).
+places it may change); ``-Kind/name`` (``-*``: any) lets an input object go. A requested value allows the
+fields it governs (``replicas`` allows ``/spec/replicas``, ``image`` every container's image, ``fields`` their own
+pointers).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ CONTAINER_DEFAULTS = {"terminationMessagePath": "/dev/termination-log", "termina
 PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
 SPEC_DEFAULTS = {
     "Deployment": {"replicas": 1, "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600,
-                   "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}},
+                   "strategy": {"type": "RollingUpdate",
+                                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}},
     "StatefulSet": {"replicas": 1, "revisionHistoryLimit": 10, "podManagementPolicy": "OrderedReady",
                     "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}},
     "ReplicaSet": {"replicas": 1},

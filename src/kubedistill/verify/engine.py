@@ -3,22 +3,32 @@
 A document fails at the first level that rejects it, and all findings of that level are reported.
 L4 needs the whole bundle, so the engine keeps compact facts per object (not the documents) and runs
 the bundle checks when the stream ends; memory stays bounded on very long streams.
+
+CustomResourceDefinitions among the inputs are schemas for custom resources, in two scopes. Within one file
+or stream, a CRD serves every custom resource of that input, even one written before it: a document whose
+kind has no schema yet waits (up to ``MAX_DEFERRED`` of them) until the input ends. Across the files of one
+``verify_paths`` run (``kubedistill validate dir/``), the CRDs of every input file serve all of them, as a
+chart's ``crds/`` folder serves its ``templates/``: the files are scanned for CRDs before any is verified, so
+the verdicts do not depend on file order or on how ``-j`` splits the files (kubeconform uses only the schemas
+it is given). When several define one kind, ``--schema-location`` wins over the run's input files, the last
+input file over earlier ones, and a file's own CRD over both for the custom resources that follow it in the file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from kubedistill.context.spec import TaskSpec
 from kubedistill.errors import UserError
-from kubedistill.verify import apiserver, policy, workers  # noqa: F401  (apiserver, policy: register L2b, L3)
+from kubedistill.verify import apiserver, crdrules, policy, workers  # noqa: F401  (register L2b, L3)
 from kubedistill.verify.conformance import check_spec
 from kubedistill.verify.context import CONTEXT_MODES, Bundle, check_bundle
 from kubedistill.verify.facts import Facts, extract
@@ -29,6 +39,7 @@ from kubedistill.verify.schema import (
     CustomSchemas,
     SchemaValidator,
     available_versions,
+    declares_crds,
     describe_missing,
 )
 from kubedistill.verify.stream import Chunk, decoded_blocks, split_documents, text_blocks
@@ -37,6 +48,10 @@ from kubedistill.verify.syntax import ParsedDoc, parse_stream, subnode
 log = logging.getLogger(__name__)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+MAX_DEFERRED = 1000
+"""Documents of one input kept back while a CRD for their kind may still follow; later ones are verified at
+once (so in a stream of thousands of custom resources whose CRD comes last, those are schema-missing)."""
+T = TypeVar("T")
 
 
 @dataclass
@@ -85,6 +100,10 @@ class _Pending:
     facts: Facts | None = None
 
 
+class _Deferred(Exception):  # control flow, not an error
+    """Raised by L2 for a kind without a schema while a CRD for it may still come later in the input."""
+
+
 @dataclass
 class Verifier:
     """Holds the compiled schemas; reuse one instance for many files."""
@@ -98,6 +117,8 @@ class Verifier:
             for location in self.config.schema_locations:
                 self.custom.load(location)
         self.schemas = SchemaValidator(self.config.k8s_version, self.custom)
+        self._deferred: list[tuple] | None = None
+        """Documents of the current input waiting for a CRD (None: not deferring)."""
 
     # --- entry points -------------------------------------------------------------------------
 
@@ -130,6 +151,26 @@ class Verifier:
 
     def _verify_chunks(self, chunks: Iterable[Chunk], file: str, spec: TaskSpec | None) -> list[DocumentResult]:
         pending: list[_Pending] = []
+        self._deferred = []
+        try:
+            self._read(chunks, file, spec, pending)
+            waiting, self._deferred = self._deferred, None
+            for item, slot, doc, where, offset in waiting:  # the input's CRDs are all known now
+                self._checked(item, slot, doc, where, offset, spec)
+        finally:
+            self._deferred = None
+            self.schemas.custom = self.custom  # the input's own CRDs serve this input only
+        if not self.config.allow_empty and all(p.result.status == Status.EMPTY for p in pending):
+            self._nothing(pending, file)
+        if 4 in self.config.levels:
+            self._bundle(pending, spec)
+        results = [p.result for p in pending]
+        for result in results:
+            if result.status == Status.VALID and any(f.is_error for f in result.findings):
+                result.status = Status.INVALID
+        return results
+
+    def _read(self, chunks: Iterable[Chunk], file: str, spec: TaskSpec | None, pending: list[_Pending]) -> None:
         index = 0
         for chunk in chunks:
             offset = chunk.first_line - 1
@@ -143,15 +184,6 @@ class Verifier:
                 self._parsed(pending, parsed, DocumentResult(file, index, line=(parsed.line or 1) + offset),
                              offset, spec)
                 index += 1
-        if not self.config.allow_empty and all(p.result.status == Status.EMPTY for p in pending):
-            self._nothing(pending, file)
-        if 4 in self.config.levels:
-            self._bundle(pending, spec)
-        results = [p.result for p in pending]
-        for result in results:
-            if result.status == Status.VALID and any(f.is_error for f in result.findings):
-                result.status = Status.INVALID
-        return results
 
     def _nothing(self, pending: list[_Pending], file: str) -> None:
         """An input without a single object: one error on its first document (or line 1 of an empty file)."""
@@ -194,11 +226,28 @@ class Verifier:
                                            "each item of a List is a Kubernetes object")], where, offset)
             return
         self._describe(result, doc)
+        try:
+            self._checked(item, slot, doc, where, offset, spec)
+        except _Deferred:
+            self._deferred.append((item, slot, doc, where, offset))
+        if doc.get("kind") == "CustomResourceDefinition" and str(doc.get("apiVersion")).startswith(
+                "apiextensions.k8s.io/"):
+            self._add_input_crd(doc)
+
+    def _checked(self, item: _Pending, slot: int, doc: dict, where: ParsedDoc, offset: int,
+                 spec: TaskSpec | None) -> None:
+        result = item.result
         self._single(result, doc, where, offset)
         # L4 reads only objects whose types L2 has vouched for (or all, when L2 was not asked for).
         if 4 in self.config.levels and result.failed_level not in (1, 2) and isinstance(doc.get("kind"), str):
             item.facts = extract(slot, doc)
             item.data = doc if spec is not None else None
+
+    def _add_input_crd(self, doc: dict) -> None:
+        """A CRD of this input: its schemas serve this input's custom resources (in a scope above the run's)."""
+        if self.schemas.custom is self.custom:
+            self.schemas.custom = CustomSchemas(parent=self.custom)
+        self.schemas.custom.add_crd(doc)
 
     def _describe(self, result: DocumentResult, doc: dict) -> None:
         meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
@@ -228,6 +277,8 @@ class Verifier:
             return missing
         issues, how = self.schemas.validate(doc)
         if how == "missing":
+            if self._deferred is not None and len(self._deferred) < MAX_DEFERRED:
+                raise _Deferred
             if self.config.ignore_missing_schemas:
                 result.status = Status.SKIPPED
                 return []
@@ -304,10 +355,10 @@ def _list_items(doc: dict) -> list | None:
 
 
 def _dedupe(issues: list[Issue]) -> list[Issue]:
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
     out = []
     for issue in issues:
-        key = (issue.rule, issue.path)
+        key = (issue.rule, issue.path, issue.message if issue.rule in crdrules.DISTINCT else "")
         if key not in seen:
             seen.add(key)
             out.append(issue)
@@ -335,11 +386,20 @@ def verify_paths(paths: Iterable[str], config: VerifyConfig, jobs: int = 1) -> I
     """Results per file, in input order; ``jobs`` > 1 spreads files over this and ``jobs - 1`` forked processes,
     ``jobs`` = 0 picks one process per core (up to ``AUTO_JOBS_MAX``) when there are ``AUTO_JOBS_FILES`` files or
     more: fewer are done before forking would pay off."""
+    return map_paths(paths, config, _as_they_are, jobs)
+
+
+def map_paths(paths: Iterable[str], config: VerifyConfig, then: Callable[[list[DocumentResult]], T],
+              jobs: int = 1) -> Iterator[T]:
+    """``then(results)`` for every file, in input order (``verify_paths``), run in the process that verified the
+    file: with ``jobs`` > 1 only what ``then`` returns is sent between processes. ``kubedistill validate`` sends
+    each file's rendered output this way instead of its result objects."""
     paths = list(paths)
     files = list(discover(paths))
     if not files:
         raise UserError(f"no *.yaml, *.yml or *.json files under {', '.join(paths)}",
                         "point kubedistill validate at manifest files or directories that hold them")
+    config = with_input_crds(config, files)
     if jobs == 0:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         jobs = min(cores, AUTO_JOBS_MAX) if len(files) >= AUTO_JOBS_FILES else 1
@@ -347,6 +407,21 @@ def verify_paths(paths: Iterable[str], config: VerifyConfig, jobs: int = 1) -> I
     if jobs <= 1 or "-" in files or len(files) < 2 or not workers.CAN_FORK:
         verifier = Verifier(config)
         for path in files:
-            yield verifier.verify_file(path)
+            yield then(verifier.verify_file(path))
         return
-    yield from workers.run_parallel(files, lambda: Verifier(config).verify_file, jobs)
+    yield from workers.run_parallel(files, lambda: _then(Verifier(config).verify_file, then), jobs)
+
+
+def with_input_crds(config: VerifyConfig, files: list[str]) -> VerifyConfig:
+    """``config`` with the input files that hold CRDs as schema locations, before the given ones (which win)."""
+    found = tuple(f for f in files if f != "-" and f not in config.schema_locations and declares_crds(f))
+    return dataclasses.replace(config, schema_locations=found + config.schema_locations) if found else config
+
+
+def _as_they_are(results: list[DocumentResult]) -> list[DocumentResult]:
+    return results
+
+
+def _then(verify: Callable[[str], list[DocumentResult]],
+          then: Callable[[list[DocumentResult]], T]) -> Callable[[str], T]:
+    return lambda path: then(verify(path))

@@ -237,11 +237,17 @@ _SKIPPABLE_FIRST = frozenset(" \t\r\n#-")
 """First characters of a line that may hold no content (blank, a comment, a ``---`` marker)."""
 
 
+_SKIPPABLE_LINES = re.compile(r"(?:[ \t]*(?:---)?[ \t]*(?:#[^\n]*)?\n)*")
+"""Blank lines, comments and a ``---`` marker line, as the loop of ``first_content_line`` skips them (a licence
+header is often twenty lines): matched in one go, the loop goes on from where the match stops."""
+
+
 def first_content_line(text: str) -> int:
     """1-based line where a document's root node starts (what the exact path reads from the node's mark)."""
     if text[:1] not in _SKIPPABLE_FIRST:
         return 1  # most documents: content on the first line
-    start, number = 0, 1
+    start = _SKIPPABLE_LINES.match(text).end()
+    number = text.count("\n", 0, start) + 1
     while start < len(text):
         end = text.find("\n", start)
         end = len(text) if end < 0 else end

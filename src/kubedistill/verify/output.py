@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from typing import IO
-from xml.sax.saxutils import escape, quoteattr
+from typing import IO, NamedTuple
 
 from kubedistill import __version__
 from kubedistill.verify.finding import DocumentResult, Finding, Status
@@ -19,6 +18,17 @@ from kubedistill.verify.registry import RULES
 
 FORMATS = ("text", "json", "junit", "sarif")
 _COLOURS = {"error": "\033[31m", "warning": "\033[33m", "valid": "\033[32m", "reset": "\033[0m"}
+
+
+Tally = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], int]
+"""What the summary counts of one file: its documents' statuses, the levels they failed at ('L2'), the rule ids of
+their findings, and how many findings are warnings."""
+
+
+def tally(results: list[DocumentResult]) -> Tally:
+    findings = [f for r in results for f in r.findings]
+    return (tuple(str(r.status) for r in results), tuple(f"L{r.failed_level}" for r in results if r.failed_level),
+            tuple(f.rule for f in findings), sum(not f.is_error for f in findings))
 
 
 class Summary:
@@ -32,14 +42,15 @@ class Summary:
         self.warnings = 0
 
     def add(self, results: list[DocumentResult]) -> None:
-        for r in results:
-            self.documents += 1
-            self.statuses[str(r.status)] += 1
-            if r.failed_level:
-                self.levels[f"L{r.failed_level}"] += 1
-            for f in r.findings:
-                self.rules[f.rule] += 1
-                self.warnings += not f.is_error
+        self.add_tally(tally(results))
+
+    def add_tally(self, counts: Tally) -> None:
+        statuses, levels, rules, warnings = counts
+        self.documents += len(statuses)
+        self.statuses.update(statuses)
+        self.levels.update(levels)
+        self.rules.update(rules)  # in finding order, as ties in most_common() keep it
+        self.warnings += warnings
 
     def to_dict(self) -> dict:
         return {
@@ -51,18 +62,35 @@ class Summary:
         }
 
 
+def json_part(results: list[DocumentResult]) -> str:
+    """One file's entries of the ``resources`` list, joined as ``JsonStream`` writes them."""
+    return _JSON_SEPARATOR.join([json.dumps(r.to_dict()) for r in results])
+
+
+_JSON_SEPARATOR = ",\n    "
+
+
 class JsonStream:
     """Writes ``{"resources": [...], "summary": {...}}`` one file's results at a time (bounded memory)."""
 
-    def __init__(self, out: IO[str], with_summary: bool, request: dict | None = None) -> None:
+    def __init__(self, out: IO[str], with_summary: bool, request: dict | None = None,
+                 summary: Summary | None = None) -> None:
         self.out, self.with_summary, self.first, self.request = out, with_summary, True, request
-        self.summary = Summary()
+        self.summary = summary or Summary()
+        self.counted_elsewhere = summary is not None
         out.write('{\n  "resources": [')
 
     def add(self, results: list[DocumentResult]) -> None:
-        self.summary.add(results)
-        for r in results:
-            self.out.write(("\n    " if self.first else ",\n    ") + json.dumps(r.to_dict()))
+        """One file's results, written one at a time (a 100,000-document stream is one file)."""
+        if not self.counted_elsewhere:
+            self.summary.add(results)
+        for result in results:
+            self.write(json.dumps(result.to_dict()))
+
+    def write(self, part: str) -> None:
+        """Entries rendered by ``json_part``."""
+        if part:
+            self.out.write(("\n    " if self.first else _JSON_SEPARATOR) + part)
             self.first = False
 
     def close(self) -> None:
@@ -72,6 +100,80 @@ class JsonStream:
         if self.with_summary:
             self.out.write(',\n  "summary": ' + json.dumps(self.summary.to_dict()))
         self.out.write("\n}\n")
+
+
+class Part(NamedTuple):
+    """One file's share of a report, made in the process that verified the file (a worker, with ``-j``)."""
+
+    text: str
+    """Its output (text and json); empty for the formats written whole and for files of more than
+    ``RENDERED_MAX`` documents."""
+    tally: Tally
+    results: list[DocumentResult] | None = None
+    """The results themselves when there is no text: junit and sarif need totals before their first line, and a
+    long stream's output is written result by result rather than held as one string."""
+
+
+RENDERED_MAX = 1000
+"""Documents of one file rendered to one string where they were verified; more are written one at a time."""
+
+
+class Report:
+    """A report in one of ``FORMATS`` (kubeconform's output interface), written as files come in.
+
+    ``render`` turns one file's results into a ``Part`` where they were made, so that with ``-j`` the workers send
+    text rather than result objects: the process that writes the report also verifies its share of the files, and
+    unpickling every result there slowed ``-o json`` at ``best-practice`` (three findings a document).
+    """
+
+    def __init__(self, fmt: str, out: IO[str], with_summary: bool = False, verbose: bool = False,
+                 colour: bool = False, request: dict | None = None) -> None:
+        self.fmt, self.out, self.with_summary, self.verbose, self.colour = fmt, out, with_summary, verbose, colour
+        self.summary = Summary()
+        self.kept: list[DocumentResult] = []
+        self.json = JsonStream(out, with_summary, request, self.summary) if fmt == "json" else None
+
+    def render(self, results: list[DocumentResult]) -> Part:
+        counts = tally(results)
+        if self.fmt not in ("json", "text") or len(results) > RENDERED_MAX:
+            return Part("", counts, results)
+        if self.fmt == "json":
+            return Part(json_part(results), counts)
+        return Part("".join(line + "\n" for line in text_lines(results, self.colour, self.verbose)), counts)
+
+    def add(self, part: Part) -> None:
+        self.summary.add_tally(part.tally)
+        if part.results is None:
+            if self.json is not None:
+                self.json.write(part.text)
+            elif part.text:
+                self.out.write(part.text)
+        elif self.json is not None:
+            self.json.add(part.results)
+        elif self.fmt == "text":
+            for result in part.results:
+                for line in text_lines([result], self.colour, self.verbose):
+                    self.out.write(line + "\n")
+        else:
+            self.kept.extend(part.results)
+
+    @property
+    def failed(self) -> bool:
+        """Some document has findings or could not be read."""
+        return self.summary.statuses[Status.INVALID.value] + self.summary.statuses[Status.ERROR.value] > 0
+
+    @property
+    def errored(self) -> bool:
+        return self.summary.statuses[Status.ERROR.value] > 0
+
+    def close(self) -> None:
+        if self.json is not None:
+            self.json.close()
+        elif self.fmt == "text":
+            if self.with_summary or self.verbose:
+                self.out.write(text_summary(self.summary.to_dict()) + "\n")
+        else:
+            WRITERS[self.fmt](self.kept, self.out, self.with_summary)
 
 
 def _where(f: Finding) -> str:
@@ -113,6 +215,8 @@ def text_summary(stats: dict) -> str:
 
 
 def write_junit(results: list[DocumentResult], out: IO[str], with_summary: bool) -> None:
+    from xml.sax.saxutils import escape, quoteattr  # here: it imports urllib and http, a cost at every start
+
     by_file: dict[str, list[DocumentResult]] = {}
     for r in results:
         by_file.setdefault(r.file, []).append(r)

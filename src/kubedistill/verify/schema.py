@@ -5,21 +5,24 @@ variant: unknown fields are errors), so no network is needed. Kinds are looked u
 group/version/kind that each definition declares (``x-kubernetes-group-version-kind``), not by
 file-name guessing, so a custom ``networking.example.com/v1 Ingress`` is never mistaken for the
 built-in one. Custom resources are validated against CRD manifests or JSON-schema files given with
-``--schema-location``.
+``--schema-location`` or found among the inputs, including the CRDs' string formats and CEL rules.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from kubedistill.verify.compiler import Check, Compiler
+from kubedistill.verify.crdrules import settle
+from kubedistill.verify.defaults import defaulter
 from kubedistill.verify.finding import Issue
 
 log = logging.getLogger(__name__)
@@ -88,8 +91,18 @@ def removed_api(api_version: str, kind: str, minor: int) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def schema_root() -> Path:
+    """kubernetes-validate's schema folder, found without importing the package: its import (jsonschema and
+    more) took 70 ms or more of every start of ``kubedistill validate``."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("kubernetes-validate is not installed; pip install kubernetes-validate")
+    return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+
+
 def available_versions() -> list[str]:
-    root = resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")
+    root = schema_root()
     found = {m.group(1) for p in root.iterdir() if (m := re.match(r"v(\d+\.\d+)\.0-local-strict$", p.name))}
     return sorted(found, key=lambda v: tuple(map(int, v.split("."))))
 
@@ -117,8 +130,7 @@ class BuiltinSchemas:
         if wanted not in versions:
             raise ValueError(f"unsupported Kubernetes version {version!r}; available: {', '.join(versions)}")
         self.version = wanted
-        path = resources.files("kubernetes_validate").joinpath(
-            f"kubernetes-json-schema/v{wanted}.0-local-strict/_definitions.json")
+        path = schema_root() / f"v{wanted}.0-local-strict" / "_definitions.json"
         definitions = json.loads(path.read_text())["$defs"]
         self.index: dict[tuple[str, str, str], str] = {}
         for name, schema in definitions.items():
@@ -143,11 +155,21 @@ LEGACY_BUILTIN_GROUPS = {"", "apps", "batch", "autoscaling", "policy", "extensio
 
 
 class CustomSchemas:
-    """Schemas for custom resources: CRD manifests and kubeconform-style JSON-schema files."""
+    """Schemas for custom resources: CRD manifests and kubeconform-style JSON-schema files.
 
-    def __init__(self) -> None:
+    CRD schemas are checked as the API server checks custom resources: defaults applied first, then the
+    structural schema, its string ``format``s and its ``x-kubernetes-validations`` rules (``rules=False`` checks
+    the structural schema alone). A scope may have a ``parent``: the CRDs of one input file are looked up before
+    those of the whole run."""
+
+    def __init__(self, parent: CustomSchemas | None = None, rules: bool = True) -> None:
+        self.parent = parent
+        self.rules = rules if parent is None else parent.rules
         self._schemas: dict[tuple[str, str, str], dict] = {}
-        self._compiled: dict[tuple[str, str, str], Check] = {}
+        self._crd_keys: set[tuple[str, str, str]] = set()
+        self._status: set[tuple[str, str, str]] = set()
+        """CRD versions with the status subresource: the API server drops ``status`` from a created object."""
+        self._compiled: dict[tuple[str, str, str, int], Check] = {}
 
     def __len__(self) -> int:
         return len(self._schemas)
@@ -156,15 +178,23 @@ class CustomSchemas:
         """Register every served version of a CustomResourceDefinition; returns how many were added."""
         spec = crd.get("spec") if isinstance(crd.get("spec"), dict) else {}
         group = spec.get("group", "")
-        kind = (spec.get("names") or {}).get("kind", "")
+        kind = (spec.get("names") or {}).get("kind", "") if isinstance(spec.get("names"), dict) else ""
         added = 0
         for ver in spec.get("versions") or []:
             if not isinstance(ver, dict):
                 continue
             schema = ((ver.get("schema") or {}).get("openAPIV3Schema")) or (spec.get("validation") or {}).get(
                 "openAPIV3Schema")
-            if isinstance(schema, dict) and group and kind and ver.get("name"):
-                self._schemas[(group, ver["name"], kind)] = _with_object_meta(schema)
+            if isinstance(schema, dict) and group and kind and isinstance(ver.get("name"), str):
+                key = (group, ver["name"], kind)
+                self._schemas[key] = _with_object_meta(schema)
+                self._crd_keys.add(key)
+                subresources = ver.get("subresources") or spec.get("subresources")
+                if isinstance(subresources, dict) and "status" in subresources:
+                    self._status.add(key)
+                else:
+                    self._status.discard(key)
+                self._compiled = {k: v for k, v in self._compiled.items() if k[:3] != key}
                 added += 1
         return added
 
@@ -182,8 +212,6 @@ class CustomSchemas:
 
     def load(self, location: str) -> int:
         """Read a file or a directory tree of CRD manifests (YAML/JSON) and JSON schemas."""
-        from kubedistill.verify.syntax import parse_stream  # local: syntax imports nothing from here
-
         root = Path(location)
         if not root.exists():
             raise FileNotFoundError(location)
@@ -191,10 +219,9 @@ class CustomSchemas:
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.suffix in suffixes)
         count = 0
         for path in files:
-            text = path.read_text(encoding="utf-8", errors="replace")
             if path.suffix == ".json":
                 try:
-                    data = json.loads(text)
+                    data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
                 except json.JSONDecodeError:
                     continue
                 if isinstance(data, dict) and data.get("kind") != "CustomResourceDefinition":
@@ -202,23 +229,82 @@ class CustomSchemas:
                     continue
                 docs = [data]
             else:
-                docs = [d.data for d in parse_stream(text) if isinstance(d.data, dict)]
+                docs = crd_documents(path)
             for doc in docs:
-                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                    count += self.add_crd(doc)
+                for crd in _crds_in(doc):
+                    count += self.add_crd(crd)
         return count
 
-    def lookup(self, group: str, version: str, kind: str) -> Check | None:
+    def lookup(self, group: str, version: str, kind: str, minor: int = 0) -> Check | None:
         key = (group, version, kind)
         schema = self._schemas.get(key)
         if schema is None:
             key = ("*", version, kind.lower())
             schema = self._schemas.get(key)
         if schema is None:
-            return None
-        if key not in self._compiled:
-            self._compiled[key] = Compiler({}, strict=True).compile(schema)
-        return self._compiled[key]
+            return self.parent.lookup(group, version, kind, minor) if self.parent is not None else None
+        slot = (*key, minor)
+        if slot not in self._compiled:
+            crd = self.rules and key in self._crd_keys
+            self._compiled[slot] = _custom_check(schema, minor if crd else None, key in self._status)
+        return self._compiled[slot]
+
+
+def _crds_in(doc: Any) -> list[dict]:
+    """The CRDs of one document: itself, or the items of a v1 List (``kubectl get crd -o yaml``)."""
+    if not isinstance(doc, dict):
+        return []
+    if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+        return [i for i in doc["items"] if isinstance(i, dict) and i.get("kind") == "CustomResourceDefinition"]
+    return [doc] if doc.get("kind") == "CustomResourceDefinition" else []
+
+
+def crd_documents(path: Path) -> Iterator[dict]:
+    """The CustomResourceDefinitions of a YAML file, read document by document: documents that do not mention
+    them are not parsed, and a long stream is never held whole."""
+    from kubedistill.verify.stream import decoded_blocks, split_documents  # local: stream -> syntax -> ...
+    from kubedistill.verify.syntax import parse_stream
+
+    with open(path, "rb") as handle:
+        for chunk in split_documents(decoded_blocks(handle)):
+            if chunk.issue is None and "CustomResourceDefinition" in chunk.text:
+                for parsed in parse_stream(chunk.text):
+                    yield from _crds_in(parsed.data)
+
+
+def declares_crds(path: str, block: int = 1 << 20) -> bool:
+    """Whether a file mentions CustomResourceDefinition; read in blocks, so a huge file costs no memory."""
+    needle, tail = b"CustomResourceDefinition", b""
+    try:
+        with open(path, "rb") as handle:
+            while data := handle.read(block):
+                if needle in tail + data:
+                    return True
+                tail = data[-len(needle):]
+    except OSError:
+        return False
+    return False
+
+
+def _custom_check(schema: dict, crd_minor: int | None, drop_status: bool = False) -> Check:
+    """Structural schema check; for a CRD (``crd_minor`` set) with defaults first and rules settled after. With
+    the status subresource, a create drops ``status`` before validation (customResourceStrategy), so do we."""
+    check = Compiler({}, strict=True, crd_minor=crd_minor).compile(schema)
+    fill = defaulter(schema) if crd_minor is not None else None
+    if crd_minor is None and not drop_status:
+        return check
+
+    def custom(value: Any, path: Any, errors: list[Issue]) -> None:
+        if drop_status and type(value) is dict and "status" in value:
+            value = {k: v for k, v in value.items() if k != "status"}
+        if crd_minor is None:
+            check(value, path, errors)
+            return
+        found: list[Issue] = []
+        check(fill(value) if fill is not None else value, path, found)
+        errors.extend(settle(found))
+
+    return custom
 
 
 def _with_object_meta(schema: dict) -> dict:
@@ -249,7 +335,7 @@ class SchemaValidator:
         check = self.builtin.lookup(group, version, kind)
         if check is not None:
             return SchemaMatch(check, "builtin")
-        check = self.custom.lookup(group, version, kind)
+        check = self.custom.lookup(group, version, kind, self.minor)
         if check is not None:
             return SchemaMatch(check, "custom")
         if self.is_builtin_group(group):

@@ -107,7 +107,7 @@ def split_documents(blocks: Iterable[str | Issue]) -> Iterator[Chunk]:
             if current.issue is None:
                 parts.append(segment)
             line += segment.count("\n")
-            if any(p.strip() for p in parts) or explicit or current.issue:
+            if _has_text(parts) or explicit or current.issue:
                 yield _finish(current, parts)
             starts = block.startswith("---", at)
             current, parts, explicit = Chunk(line if starts else line + 1), [], starts
@@ -120,8 +120,13 @@ def split_documents(blocks: Iterable[str | Issue]) -> Iterator[Chunk]:
         if current.issue is None:
             parts.append(segment)
         line += segment.count("\n")
-    if any(p.strip() for p in parts) or explicit or current.issue:
+    if _has_text(parts) or explicit or current.issue:
         yield _finish(current, parts)
+
+
+def _has_text(parts: list[str]) -> bool:
+    """Any non-blank text (``isspace`` copies nothing, where ``strip`` copied every document once more)."""
+    return any(part and not part.isspace() for part in parts)
 
 
 def _finish(chunk: Chunk, parts: list[str]) -> Chunk:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import yaml
 import yaml._yaml as _yaml
 
-from kubedistill.verify import fastyaml, pointer
+from kubedistill.verify import fastyaml, pointer, position
 from kubedistill.verify.finding import Issue
 
 MAX_DEPTH = 200
@@ -74,8 +74,13 @@ class ParsedDoc:
         stream, stopping at the path: most documents with findings have one there (a custom resource's ``/kind``
         with no schema), where composing the whole tree to find it cost a tenth of the verifier's time. Deeper
         paths, a second finding or a walk that runs long compose the tree (walking events in Python costs more
-        than composing in C once a path leads past a few subtrees).
+        than composing in C once a path leads past a few subtrees). Before either, ``position`` reads the path
+        from the text's lines and indentation, which most manifests allow.
         """
+        if self.tree is None and self.source is not None:
+            found = position.locate(position.lines_of(self.source), path)
+            if found is not None:
+                return found
         if self.tree is None and self.source is not None and not self.walked and path.count("/") == 1:
             self.walked = True
             found = _event_locate(self.source, pointer.parts(path)[0])

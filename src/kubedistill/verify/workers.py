@@ -17,15 +17,14 @@ import queue
 import signal
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
-
-from kubedistill.verify.finding import DocumentResult
+from typing import Any, TypeVar
 
 CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 WINDOW = 8
 """Chunks a worker may finish ahead of the caller's output position."""
 _POLL_S = 0.05
 _LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def chunk_size(files: int, jobs: int) -> int:
@@ -33,7 +32,7 @@ def chunk_size(files: int, jobs: int) -> int:
     return max(1, min(32, files // (jobs * 16)))
 
 
-def _work(verify: Callable[[str], list[DocumentResult]], chunks: list[list[str]], claimed: Any, handed: Any,
+def _work(verify: Callable[[str], Any], chunks: list[list[str]], claimed: Any, handed: Any,
           results: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle; it stops the workers
     while True:
@@ -53,9 +52,9 @@ def _work(verify: Callable[[str], list[DocumentResult]], chunks: list[list[str]]
     results.join_thread()
 
 
-def run_parallel(files: list[str], make_verify: Callable[[], Callable[[str], list[DocumentResult]]],
-                 jobs: int) -> Iterator[list[DocumentResult]]:
-    """``make_verify()(path)`` for every file, spread over ``jobs`` processes, yielded in input order.
+def run_parallel(files: list[str], make_verify: Callable[[], Callable[[str], T]], jobs: int) -> Iterator[T]:
+    """``make_verify()(path)`` for every file, spread over ``jobs`` processes, yielded in input order (what it
+    returns is pickled from the workers: the CLI makes it a file's rendered output).
 
     Needs the ``fork`` start method (Linux, macOS); callers check ``CAN_FORK``."""
     size = chunk_size(len(files), jobs)
@@ -68,7 +67,7 @@ def run_parallel(files: list[str], make_verify: Callable[[], Callable[[str], lis
                for _ in range(jobs - 1)]
     for worker in workers:
         worker.start()
-    done: dict[int, list[list[DocumentResult]]] = {}
+    done: dict[int, list[T]] = {}
     try:
         for position in range(len(chunks)):
             with handed.get_lock():
@@ -101,7 +100,7 @@ def run_parallel(files: list[str], make_verify: Callable[[], Callable[[str], lis
         results.close()
 
 
-def _collect(results: Any, done: dict[int, list[list[DocumentResult]]], block: bool) -> bool:
+def _collect(results: Any, done: dict[int, list[Any]], block: bool) -> bool:
     """Move finished chunks from the queue into ``done``; True when any arrived."""
     got = False
     while True:
