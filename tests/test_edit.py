@@ -84,7 +84,8 @@ def test_a_dropped_container_or_object_is_reported():
 def test_reordered_named_lists_formatting_and_server_defaults_are_not_changes():
     answer = _answer()
     answer = answer.replace("            - {name: MODE, value: fast}\n            - {name: LEVEL, value: info}\n",
-                            "            - name: LEVEL\n              value: info\n            - {name: MODE, value: fast}\n")
+                            "            - name: LEVEL\n              value: info\n"
+                            "            - {name: MODE, value: fast}\n")
     web, log = answer.split("        - name: log\n")
     head, first = web.split("        - name: web\n")
     answer = head + "        - name: log\n" + log.split("---")[0] + "        - name: web\n" + first + "---" + log.split(
@@ -114,7 +115,8 @@ def test_an_object_the_edit_removes_may_go():
     deploy = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: one}\nspec:\n  replicas: 2\n  selector:\n"
               "    matchLabels: {app: one}\n  template:\n    metadata:\n      labels: {app: one}\n    spec:\n"
               "      containers:\n        - {name: a, image: nginx:1.27}\n")
-    spec = {"objects": [{"kind": "Deployment", "name": "one", "replicas": 2}], "absent": [{"kind": "Pod", "name": "one"}],
+    spec = {"objects": [{"kind": "Deployment", "name": "one", "replicas": 2}],
+            "absent": [{"kind": "Pod", "name": "one"}],
             "input": pod}
     assert _rules(deploy, spec) == []
     assert [rule for rule, _ in _rules(deploy, {**spec, "absent": []})] == ["L4-EDIT-DROPPED"]

@@ -312,7 +312,9 @@ def test_the_transformers_backend_loads_the_dtype_asked_for(tiny_model):
     from kubedistill.inference.backend import ModelRef, load_backend
 
     torch = pytest.importorskip("torch")
-    auto = torch.bfloat16 if torch.cuda.is_available() else torch.float32  # the reference setup on each
+    from kubedistill.hardware import auto_dtype
+
+    auto = getattr(torch, auto_dtype())  # bfloat16 on a GPU or a CPU with native bf16 (tests/test_hardware.py)
     assert load_backend(ModelRef(str(tiny_model))).model.dtype == auto
     assert load_backend(ModelRef(str(tiny_model), dtype="float32")).model.dtype == torch.float32
     half = load_backend(ModelRef(str(tiny_model), dtype="bfloat16"))
@@ -435,6 +437,7 @@ def test_write_and_edit_tasks_are_reported_apart():
                 "first": {"passed": first, "failed_level": None if first else "L4", "format_violations": []},
                 "attempts": [{"tokens": 1, "seconds": 1.0, "truncated": False}]}
 
-    summary = summarize([case("edit-field", False, True), case("edit-fix", True, True), case("deployment", False, False)])
+    summary = summarize([case("edit-field", False, True), case("edit-fix", True, True),
+                         case("deployment", False, False)])
     assert {task: (r["first"]["passed"], r["after_repair"]["passed"], r["first"]["total"])
             for task, r in summary["by_task"].items()} == {"write": (0, 0, 1), "edit": (1, 2, 2)}

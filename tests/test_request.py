@@ -210,7 +210,8 @@ def test_objects_that_exist_already_are_used_not_asked_for(text, expected, exist
       {"kind": "Service", "ports": [80], "service_type": "ClusterIP"}]),
     ("a Pod named sync whose proxy sidecar is pointed at prod-db.internal on port 5432",
      [{"kind": "Pod", "name": "sync"}]),
-    ("Create a Role named rotator in the same namespace granting get on secrets", [{"kind": "Role", "name": "rotator"}]),
+    ("Create a Role named rotator in the same namespace granting get on secrets",
+     [{"kind": "Role", "name": "rotator"}]),
     ("rb in staging -> clusterrole edit for that sa", [{"kind": "RoleBinding", "refs": {"ClusterRole": "edit"}}]),
 ])
 def test_shorthand_and_numbers_in_words(text, expected):

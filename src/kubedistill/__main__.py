@@ -11,6 +11,7 @@ Every verb returns an exit code; only this module prints errors for the user.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -96,5 +97,22 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_MEMORY
 
 
+FAST_EXIT_VERBS = ("validate", "rules")
+"""Verbs whose process ends without tearing the interpreter down: freeing every object (the compiled schemas, the
+parsers' caches) one by one took 80-100 ms of each ``kubedistill validate``. They start no threads and write
+nothing at exit; workers of ``-j`` are joined before ``run`` returns."""
+
+
+def cli() -> None:
+    """The console script: ``main`` and the process exit (``main`` itself returns, for tests and embedding)."""
+    code = main()
+    if next((a for a in sys.argv[1:] if a in VERBS), None) in FAST_EXIT_VERBS:
+        with contextlib.suppress(OSError):  # a closed pipe: main has already said what it had to
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

@@ -17,8 +17,8 @@ from kubedistill.context.spec import TaskSpec
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+-]*)[ \t]*\n(.*?)^[ \t]*\1[ \t]*$", re.M | re.S)
 _OBJECT_LINE = re.compile(r"^(?:apiVersion|kind)\s*:", re.M)
 _YAML_LINE = re.compile(r"^(?:---.*|\.\.\.|#.*|[ \t]+.*|- .*|-|[\w./\"'-]+\s*:(?:\s.*)?|\s*)$")
-_REPLACES = re.compile(r"\b(?:turn|convert|migrate|rewrite|make)\b[^.?!\n]*\b(?:into|as)\s+(?:a|an)\b|\b(?:turn|convert)\b"
-                       r"[^.?!\n]*\bto\s+(?:a|an)\b|\breplace\b[^.?!\n]*\bwith\b|\binstead\s+of\b|"
+_REPLACES = re.compile(r"\b(?:turn|convert|migrate|rewrite|make)\b[^.?!\n]*\b(?:into|as)\s+(?:a|an)\b|"
+                       r"\b(?:turn|convert)\b[^.?!\n]*\bto\s+(?:a|an)\b|\breplace\b[^.?!\n]*\bwith\b|\binstead\s+of\b|"
                        r"\b(?:remove|delete|drop|rename|get\s+rid\s+of)\b", re.I)
 """Words that say the edit removes or replaces objects ("turn this Pod into a Deployment", "drop the Service"):
 then no input object is required to stay (``-*`` among the changes)."""
@@ -35,7 +35,7 @@ def split_edit(text: str) -> tuple[str, str] | None:
     start = next((i for i, line in enumerate(lines) if _OBJECT_LINE.match(line)), None)
     if start is None:
         return None
-    while start > 0 and lines[start - 1].strip() in ("---",) or (start > 0 and lines[start - 1].startswith("#")):
+    while start > 0 and (lines[start - 1].strip() == "---" or lines[start - 1].startswith("#")):
         start -= 1
     end = start
     while end < len(lines) and _YAML_LINE.match(lines[end]):

@@ -525,10 +525,12 @@ def _own_part(text: str, start: int, end: int, introduces: bool, workload: bool 
 
 
 _STORED_IN = re.compile(r"(?:\binto|\b(?:stores?|stored|storing|puts?|keeps?|writes?|issues?)\s+(?:the\s+|its\s+|"
-                        r"their\s+)?(?:certs?|certificates?|keys?|it|them)\s+in(?:to)?)\s+(?:the\s+|a\s+|an\s+)?$", re.I)
+                        r"their\s+)?(?:certs?|certificates?|keys?|it|them)\s+in(?:to)?)\s+(?:the\s+|a\s+|an\s+)?$",
+                        re.I)
 """Where something else puts what it makes ("cert-manager stores the cert in a secret called x"): pointed at."""
-_DISMISSED = re.compile(r"\s*(?:is|are|was|were)\s+(?:not|n['’]t)\s+(?:enough|sufficient|what\s+(?:i|we)\s+(?:want|need))"
-                        r"|\s*(?:isn['’]t|aren['’]t|wasn['’]t)\s+(?:enough|sufficient)|\s*won['’]t\s+(?:do|work|cut\s+it)\b",
+_DISMISSED = re.compile(r"\s*(?:is|are|was|were)\s+(?:not|n['’]t)\s+(?:enough|sufficient|what\s+(?:i|we)\s+"
+                        r"(?:want|need))|\s*(?:isn['’]t|aren['’]t|wasn['’]t)\s+(?:enough|sufficient)"
+                        r"|\s*won['’]t\s+(?:do|work|cut\s+it)\b",
                         re.I)
 """Words after a mention that set it aside ("a namespaced Role is not enough here"): not one to write."""
 _NARRATIVE = re.compile(r"\b(?:when|whenever|after|because|since|until|while|last\s+time|the\s+time)\b[^,;:.!?\n]*$",
@@ -991,7 +993,8 @@ def _ports(part: str) -> list[int]:
             continue  # a probe's port need not be a declared container port
         if not m[1] and re.search(r"[\w-]+\.[\w.-]+\s+$", part[max(0, m.start() - 60): m.start()]):
             continue  # "forwards to jaeger-collector.tracing.svc on 14250": a port elsewhere
-        if re.search(r"\b(?:pointed|pointing|points?|connect(?:s|ing|ed)?|talk(?:s|ing)?|reach(?:es|ing)?)\s+(?:at|to)\s+"
+        if re.search(r"\b(?:pointed|pointing|points?|connect(?:s|ing|ed)?|talk(?:s|ing)?|reach(?:es|ing)?)\s+"
+                     r"(?:at|to)\s+"
                      r"\S+\s+(?:on\s+)?$", part[max(0, m.start() - 80): m.start()], re.I):
             continue  # "the proxy pointed at acme:eu:ledger on port 5432": the port of what it connects to
         numbers = [m[1], *re.findall(r"\d{2,5}", m[2] or "")] if m[1] else [m[3] or m[4] or m[5]]  # other forms

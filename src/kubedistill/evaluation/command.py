@@ -23,7 +23,8 @@ ACTIONS = ("run", "compare", "ablate")
 FLAGS = {"model": str, "adapter": str, "split": str, "corpus": str, "prompt": str, "max_new_tokens": int,
          "temperature": float, "repair": int, "backend": str, "limit": int, "policy": str, "context": str,
          "k8s_version": str, "cache_dir": str, "model_cache": str, "benchmark": str, "data": str,
-         "batch_size": int, "dtype": str, "repair_style": str, "repair_spec": str, "hints": str}
+         "batch_size": int, "dtype": str, "repair_style": str, "repair_spec": str, "hints": str,
+         "openai_base_url": str, "openai_timeout": float}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +69,12 @@ def run(args: argparse.Namespace) -> int:
     from kubedistill.evaluation.report import headline
     from kubedistill.evaluation.run import evaluate
 
-    summary = evaluate(_eval_config(args), args.out, args.progress)
+    config = _eval_config(args)
+    backend = None
+    if config.backend == "openai" and not config.problems():  # an unreachable model server fails before any output
+        from kubedistill.inference.backend import load_backend
+
+        backend = load_backend(config.ref())
+    summary = evaluate(config, args.out, args.progress, backend)
     print(f"full-pass@1 {headline(summary)}; report: {args.out}/report.md")
     return EXIT_OK if summary["cases"] else EXIT_FINDINGS

@@ -47,8 +47,9 @@ def write_report(out: Path, summary: dict, cases: list[dict]) -> None:
                      f"{summary['failures_by_level'][level]} |")
     if len(summary.get("by_task", {})) > 1:  # write and edit tasks apart
         lines += ["", "| task | full-pass@1 (first answer) | after repair | tasks |", "|---|---|---|---|"]
-        lines += [f"| {task} | {pct(r['first']['rate'])} | {pct(r['after_repair']['rate'])} | {r['first']['total']} |"
-                  for task, r in summary["by_task"].items()]
+        for task, r in summary["by_task"].items():
+            lines.append(f"| {task} | {pct(r['first']['rate'])} | {pct(r['after_repair']['rate'])} | "
+                         f"{r['first']['total']} |")
     lines += ["", "![failures by level](plots/failures_by_level.png)", "", "## By family", "",
               "| family | pass@1 | tasks |", "|---|---|---|"]
     for family, rate in summary["by_family"].items():
@@ -61,7 +62,8 @@ def write_report(out: Path, summary: dict, cases: list[dict]) -> None:
               f"Answers with a format violation: {pct(summary['format_violation_rate'])} "
               f"({', '.join(f'{k} {v}' for k, v in summary['format_violations'].items()) or 'none'}).", "",
               f"Generated {tokens['generated']:,} tokens ({tokens['mean']:.0f} per answer, {tokens['truncated']} "
-              f"truncated at max_new_tokens); latency mean {latency['mean']:.2f} s, p95 {latency['p95']:.2f} s; "
+              f"truncated at max_new_tokens, {tokens.get('looped', 0)} ending in a loop); latency mean "
+              f"{latency['mean']:.2f} s, p95 {latency['p95']:.2f} s; "
               f"{summary['tokens_per_second']:.1f} tokens/s; wall time {summary['wall_s']:.0f} s"
               f"{' (resumed ' + str(summary['resumed_cases']) + ' cases)' if summary['resumed_cases'] else ''}.", ""]
     failed = [c for c in cases if not c["first"]["passed"]][:3]

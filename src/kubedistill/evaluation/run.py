@@ -22,6 +22,7 @@ from kubedistill.errors import UserError
 from kubedistill.evaluation import cloudeval
 from kubedistill.evaluation.metrics import summarize
 from kubedistill.evaluation.tasks import Task, load_tasks, tasks_path
+from kubedistill.hardware import resolve_dtype
 from kubedistill.inference.backend import (
     BACKENDS,
     DTYPES,
@@ -73,7 +74,14 @@ class EvalConfig:
     scored against the task's spec either way, so ``request`` measures the repair a user really gets."""
     backend: str = "transformers"
     dtype: str = "auto"
-    """transformers backend: auto (float32 on a CPU, bfloat16 on a GPU) | float32 | bfloat16."""
+    """transformers backend: auto (bfloat16 on a GPU and on a CPU with native bfloat16, else float32) | float32 |
+    bfloat16."""
+    openai_base_url: str = ""
+    """openai backend: the model server's endpoint, e.g. http://gpu:8000/v1. Generations are cached by the served
+    model's name, all the server says of its weights: serve a changed adapter under a new name (or a new
+    cache_dir)."""
+    openai_timeout: float = 600.0
+    """openai backend: seconds to wait for one answer."""
     jobs: int = 1
     """Parallel generators, each with its own copy of the model and cores/jobs threads."""
     batch_size: int = 1
@@ -102,6 +110,10 @@ class EvalConfig:
             found.append(f"backend must be one of {', '.join(BACKENDS)}")
         if self.dtype not in DTYPES:
             found.append(f"dtype must be one of {', '.join(DTYPES)}")
+        if self.backend == "openai":
+            from kubedistill.inference.openai_backend import openai_problems
+
+            found += openai_problems(self.ref())
         for name in ("max_new_tokens", "jobs", "batch_size"):
             if getattr(self, name) < 1:
                 found.append(f"{name} must be at least 1")
@@ -119,7 +131,8 @@ class EvalConfig:
         return found
 
     def ref(self, threads: int = 0) -> ModelRef:
-        return ModelRef(self.model, self.adapter, self.backend, self.model_cache, threads, self.dtype)
+        return ModelRef(self.model, self.adapter, self.backend, self.model_cache, threads, self.dtype,
+                        base_url=self.openai_base_url, timeout=self.openai_timeout)
 
 
 class CachedGenerator:
@@ -164,7 +177,7 @@ class CachedGenerator:
         entry = self.cache.entry(key)
         if entry is not None:
             return Generation(entry["text"], entry["tokens"], entry["prompt_tokens"], entry["seconds"],
-                              entry["truncated"])
+                              entry["truncated"], entry.get("looped", False))
         c = self.config
         gen = self._loaded().generate(messages, c.max_new_tokens, c.temperature, c.seed)
         self._store(key, gen)
@@ -249,6 +262,8 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
     out.mkdir(parents=True, exist_ok=True)
     if config.backend == "auto" and backend is None:  # the cache and run.json name the backend that really ran
         config = replace(config, backend=resolve_backend(config.ref()))
+    if config.backend == "transformers" and backend is None:  # and the dtype: auto depends on the machine
+        config = replace(config, dtype=resolve_dtype(config.dtype))
     if config.benchmark == "cloudeval":
         tasks = cloudeval.load_problems(config.data, config.limit)
     else:
@@ -280,7 +295,7 @@ def evaluate(config: EvalConfig, out: str | Path, progress: bool | None = None,
         handed = None
         if spec is not task.spec:  # the loop chose by what it could read; the case is scored by the task's spec
             handed = outcome.attempts.index(outcome.best)
-            outcome = Outcome([replace(a, verdict=judge(a.text, verifier, task.spec, a.truncated))
+            outcome = Outcome([replace(a, verdict=judge(a.text, verifier, task.spec, a.truncated, a.looped))
                                for a in outcome.attempts])
         record = case_record(task, outcome, config.prompt, handed)
         if config.benchmark == "cloudeval":

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
+import logging
 import os
 import sys
 import threading
@@ -21,14 +23,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kubedistill.errors import UserError
+from kubedistill.hardware import emulated_bf16, resolve_dtype
+from kubedistill.inference.loops import CHECK_EVERY, LoopWatch, looped
 from kubedistill.prompts import HINTS
 from kubedistill.sources.store import read_json_object
 
-BACKENDS = ("auto", "transformers", "llamacpp")
+log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "transformers", "llamacpp", "openai")
 DTYPES = ("auto", "float32", "bfloat16")
-"""Weights and activations of the transformers backend. auto: bfloat16 on a GPU, float32 on a CPU (the
-reference). bfloat16 on a CPU with native support (avx512_bf16, AMX) halves memory traffic and runs about twice
-as fast; elsewhere it is emulated and slow."""
+"""Weights and activations of the transformers backend. auto: bfloat16 on a GPU and on a CPU with native support
+(avx512_bf16, AMX), where it halves memory traffic and runs about twice as fast; float32 on other CPUs, where
+bfloat16 is emulated and slow (``kubedistill.hardware``)."""
 OnText = Callable[[str], None]
 
 
@@ -41,6 +47,8 @@ class Generation:
     seconds: float
     truncated: bool
     """True when generation stopped at max_new_tokens instead of at end-of-turn."""
+    looped: bool = False
+    """True when generation was stopped because the answer kept repeating itself (``inference/loops.py``)."""
 
     @property
     def tokens_per_second(self) -> float:
@@ -57,6 +65,12 @@ class ModelRef:
     cache_dir: str = ""
     threads: int = 0
     dtype: str = "auto"
+    stop_loops: bool = True
+    """Stop decoding once the answer repeats a block of lines (``inference/loops.py``); off only to measure."""
+    base_url: str = ""
+    """openai backend: the model server's OpenAI-compatible endpoint, e.g. http://gpu:8000/v1."""
+    timeout: float = 600.0
+    """openai backend: seconds to wait for one answer."""
 
     def problems(self) -> list[str]:
         found = []
@@ -156,13 +170,35 @@ def model_dir(ref: ModelRef) -> str:
     return ref.model
 
 
-def resolve_backend(ref: ModelRef) -> str:
-    """``auto``: llama.cpp when llama-cpp-python is installed and the model has GGUF weights, else transformers."""
-    if ref.backend != "auto":
-        return ref.backend
+LLAMACPP_INSTALL = ('CMAKE_ARGS="-DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" '
+                    'pip install -e ".[llamacpp]"')
+"""How to install the llama.cpp backend (as .ci/run does; it compiles llama.cpp, about 8 minutes on 2 cores)."""
+
+
+def llamacpp_installed() -> bool:
     import importlib.util
 
-    if importlib.util.find_spec("llama_cpp") is None:
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+@functools.cache
+def advise_llamacpp() -> None:
+    """Say once per process, on a machine without a GPU, that ``auto`` fell back to the slower backend and how
+    to install the fast one."""
+    from kubedistill.hardware import cuda_available
+
+    if not cuda_available():
+        log.warning("--backend auto: llama.cpp is not installed, so transformers runs (several times slower on a "
+                    "CPU); install it with: %s", LLAMACPP_INSTALL)
+
+
+def resolve_backend(ref: ModelRef) -> str:
+    """``auto``: llama.cpp when llama-cpp-python is installed and the model has GGUF weights, else transformers
+    (saying once how to install llama.cpp where it is missing)."""
+    if ref.backend != "auto":
+        return ref.backend
+    if not llamacpp_installed():
+        advise_llamacpp()
         return "transformers"
     try:
         gguf_paths(ref)
@@ -175,6 +211,10 @@ def load_backend(ref: ModelRef) -> Backend:
     problems = ref.problems()
     if problems:
         raise UserError("; ".join(problems))
+    if ref.backend == "openai":  # answers from a model server (inference/openai_backend.py)
+        from kubedistill.inference.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(ref)
     if resolve_backend(ref) == "llamacpp":
         return LlamaCppBackend(ref)
     return TransformersBackend(ref)
@@ -199,13 +239,13 @@ class TransformersBackend:
         torch.set_num_threads(_threads(ref))
         self.ref = ref
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
-        if ref.dtype != "auto":
-            dtype = getattr(torch, ref.dtype)
+        self.dtype = resolve_dtype(ref.dtype, self.device)
+        if warning := emulated_bf16(self.dtype, self.device):
+            log.warning("%s", warning)
         path = model_dir(ref)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, self.dtype))
         except (OSError, ValueError) as exc:
             raise UserError(f"cannot load model {ref.model!r}: {str(exc).splitlines()[0]}",
                             "give a registry name (kubedistill models list), a model directory or a hub id") from None
@@ -226,15 +266,17 @@ class TransformersBackend:
 
         ids = self.prompt_ids(messages)
         streamer = callback_streamer(self.tokenizer, on_text) if on_text is not None else None
+        stopper = self._loop_stopper(len(ids))
         with self.lock, torch.no_grad():
             torch.manual_seed(seed)
             start = time.perf_counter()
             output = self.model.generate(
                 input_ids=torch.tensor([ids], device=self.device),
                 attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=self.device),
-                streamer=streamer, **self._decoding(max_new_tokens, temperature))
+                streamer=streamer, **self._decoding(max_new_tokens, temperature, stopper))
             seconds = time.perf_counter() - start
-        return self._finish(output[0, len(ids):].tolist(), len(ids), seconds, max_new_tokens)
+        return self._finish(output[0, len(ids):].tolist(), len(ids), seconds, max_new_tokens,
+                            stopper.fired.get(0) if stopper else None)
 
     def generate_batch(self, conversations: list[list[dict[str, str]]], max_new_tokens: int,
                        temperature: float = 0.0, seed: int = 0) -> list[Generation]:
@@ -248,34 +290,47 @@ class TransformersBackend:
         pad = self._pad_id()
         ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
+        stopper = self._loop_stopper(width)
         with self.lock, torch.no_grad():
             torch.manual_seed(seed)
             start = time.perf_counter()
             output = self.model.generate(input_ids=ids, attention_mask=mask,
-                                         **self._decoding(max_new_tokens, temperature))
+                                         **self._decoding(max_new_tokens, temperature, stopper))
             seconds = (time.perf_counter() - start) / len(prompts)
-        return [self._finish(row, len(prompt), seconds, max_new_tokens)
-                for row, prompt in zip(output[:, width:].tolist(), prompts, strict=True)]
+        return [self._finish(row, len(prompt), seconds, max_new_tokens, stopper.fired.get(n) if stopper else None)
+                for n, (row, prompt) in enumerate(zip(output[:, width:].tolist(), prompts, strict=True))]
 
     def _pad_id(self) -> int:
         pad = self.tokenizer.pad_token_id
         return pad if pad is not None else self.tokenizer.eos_token_id
 
-    def _decoding(self, max_new_tokens: int, temperature: float) -> dict:
+    def _decoding(self, max_new_tokens: int, temperature: float, stopper: Any = None) -> dict:
         """generate() settings: greedy unless a temperature is given, and no sampling filters of the model's own
         generation config (top_p/top_k) slipping in."""
+        from transformers import StoppingCriteriaList
+
         sample = temperature > 0
         return {"max_new_tokens": max_new_tokens, "do_sample": sample, "temperature": temperature if sample else None,
-                "top_p": None, "top_k": None, "pad_token_id": self._pad_id()}
+                "top_p": None, "top_k": None, "pad_token_id": self._pad_id(),
+                **({"stopping_criteria": StoppingCriteriaList([stopper])} if stopper else {})}
 
-    def _finish(self, new: list[int], prompt_tokens: int, seconds: float, max_new_tokens: int) -> Generation:
-        """The answer up to and including its first end-of-turn token (a batch row is padded after it)."""
+    def _loop_stopper(self, start: int) -> Any:
+        if not self.ref.stop_loops:
+            return None
+        return loop_stopper(self.tokenizer, start, _stop_ids(self.model.generation_config, self.tokenizer))
+
+    def _finish(self, new: list[int], prompt_tokens: int, seconds: float, max_new_tokens: int,
+                looped_at: int | None = None) -> Generation:
+        """The answer up to and including its first end-of-turn token (a batch row is padded after it), or up to
+        where the loop stopper ended it."""
+        if looped_at is not None:
+            new = new[:looped_at]
         stops = _stop_ids(self.model.generation_config, self.tokenizer)
         end = next((i + 1 for i, token in enumerate(new) if token in stops), None)
         new = new[:end] if end else new
         text = self.tokenizer.decode(new, skip_special_tokens=True)
-        return Generation(text, len(new), prompt_tokens, seconds,
-                          truncated=end is None and len(new) >= max_new_tokens)
+        return Generation(text, len(new), prompt_tokens, seconds, looped=looped_at is not None,
+                          truncated=end is None and looped_at is None and len(new) >= max_new_tokens)
 
 
 def _stop_ids(generation_config: Any, tokenizer: Any) -> set[int]:
@@ -284,6 +339,33 @@ def _stop_ids(generation_config: Any, tokenizer: Any) -> set[int]:
     if tokenizer.eos_token_id is not None:
         ids.add(tokenizer.eos_token_id)
     return ids
+
+
+def loop_stopper(tokenizer: Any, start: int, stops: set[int]) -> Any:
+    """A stopping criterion that ends each row of a generate() batch once its answer (the tokens after ``start``)
+    falls into a loop, checked every ``CHECK_EVERY`` tokens; ``fired`` maps each row it ended to the answer's
+    length then. Rows that already ended their turn are left alone."""
+    import torch
+    from transformers import StoppingCriteria
+
+    class LoopStopper(StoppingCriteria):
+        def __init__(self) -> None:
+            self.fired: dict[int, int] = {}
+
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+            length = input_ids.shape[1] - start
+            if length == 0 or length % CHECK_EVERY:
+                return done
+            for row, ids in enumerate(input_ids[:, start:].tolist()):
+                if row in self.fired or stops.intersection(ids):
+                    continue
+                if looped(tokenizer.decode(ids, skip_special_tokens=True)):
+                    self.fired[row] = length
+                    done[row] = True
+            return done
+
+    return LoopStopper()
 
 
 def callback_streamer(tokenizer: Any, callback: OnText) -> Any:
@@ -337,6 +419,7 @@ class LlamaCppBackend:
         ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
         pieces: list[str] = []
         finish = None
+        watch = LoopWatch() if self.ref.stop_loops else None
         with self.lock:
             self.llm.reset()
             self.llm.set_seed(seed)
@@ -354,10 +437,15 @@ class LlamaCppBackend:
                     if on_text is not None:
                         on_text(text)
                 finish = choice.get("finish_reason") or finish
+                if watch is not None and watch.feed(text):
+                    stream.close()  # ends llama.cpp's decoding loop here
+                    finish = "loop"
+                    break
             seconds = time.perf_counter() - start
         text = "".join(pieces)
         counted = len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
-        return Generation(text, counted or tokens, len(ids), seconds, truncated=finish == "length")
+        return Generation(text, counted or tokens, len(ids), seconds, truncated=finish == "length",
+                          looped=finish == "loop")
 
 
 @contextlib.contextmanager

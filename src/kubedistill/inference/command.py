@@ -26,10 +26,18 @@ MAX_INSTRUCTION_BYTES = 64 * 1024
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"registry name, hub id, model directory or .gguf (default {DEFAULT_MODEL})")
+                        help=f"registry name, hub id, model directory or .gguf (default {DEFAULT_MODEL}); "
+                             "--backend openai: the name the model server serves it under")
     parser.add_argument("--adapter", default="", help="LoRA adapter folder (a kubedistill train output)")
     parser.add_argument("--backend", default="auto", choices=BACKENDS,
-                        help="auto: llama.cpp when installed, else transformers")
+                        help="auto: llama.cpp when installed, else transformers; openai: a model server "
+                             "(--openai-base-url) answers, kubedistill verifies and repairs")
+    parser.add_argument("--openai-base-url", default="",
+                        help="--backend openai: the model server's OpenAI-compatible endpoint, e.g. "
+                             "http://gpu:8000/v1 (vLLM, llama.cpp server, Ollama); key from "
+                             "$KUBEDISTILL_OPENAI_API_KEY or $OPENAI_API_KEY")
+    parser.add_argument("--openai-timeout", type=float, default=600.0,
+                        help="--backend openai: seconds to wait for one answer (default 600)")
     parser.add_argument("--prompt", default="strict",
                         help=f"system prompt: {' | '.join(PROMPT_MODES)} or a text file holding one (default strict)")
     parser.add_argument("--repair", type=int, default=2, help="validate-and-repair rounds (default 2)")
@@ -48,12 +56,14 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-new-tokens", type=int, default=768)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: every core)")
     parser.add_argument("--dtype", default="auto", choices=DTYPES,
-                        help="transformers backend: auto (float32 on a CPU, bfloat16 on a GPU) | float32 | bfloat16")
+                        help="transformers backend: auto (bfloat16 on a GPU and on a CPU with native bfloat16, "
+                             "else float32) | float32 | bfloat16")
     parser.add_argument("--model-cache", default="", help="model cache folder (default ~/.cache/kubedistill)")
 
 
 def model_ref(args: argparse.Namespace) -> ModelRef:
-    return ModelRef(args.model, args.adapter, args.backend, args.model_cache, args.threads, args.dtype)
+    return ModelRef(args.model, args.adapter, args.backend, args.model_cache, args.threads, args.dtype,
+                    base_url=args.openai_base_url, timeout=args.openai_timeout)
 
 
 def verifier_for(args: argparse.Namespace):
@@ -140,10 +150,10 @@ def describe(verdict: Verdict, attempts: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from kubedistill.context.edit import edit_message, edit_spec, split_edit
     from kubedistill.context.request import outline, read_request
-    from kubedistill.verify.conformance import input_objects
     from kubedistill.inference.backend import load_backend
     from kubedistill.inference.repair import solve
     from kubedistill.prompts import chat
+    from kubedistill.verify.conformance import input_objects
 
     if args.input == "-" and args.instruction == "-":
         raise UserError("--input - reads the manifests from stdin, so the instruction must be an argument",

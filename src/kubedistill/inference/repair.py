@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from kubedistill.context.spec import TaskSpec
 from kubedistill.inference.backend import Backend, Generation, OnText
+from kubedistill.inference.loops import looped
 from kubedistill.inference.verdict import FAIL_LEVELS, Verdict, judge
 from kubedistill.verify import Verifier
 
@@ -35,15 +36,18 @@ class Attempt:
     prompt_tokens: int
     seconds: float
     truncated: bool
+    looped: bool = False
+    """Stopped in a loop (``inference/loops.py``); absent from records written before loops were stopped."""
 
     def to_dict(self) -> dict:
         return {"text": self.text, "verdict": self.verdict.to_dict(), "tokens": self.tokens,
-                "prompt_tokens": self.prompt_tokens, "seconds": round(self.seconds, 4), "truncated": self.truncated}
+                "prompt_tokens": self.prompt_tokens, "seconds": round(self.seconds, 4), "truncated": self.truncated,
+                "looped": self.looped}
 
     @classmethod
     def from_dict(cls, data: dict) -> Attempt:
         return cls(data["text"], Verdict.from_dict(data["verdict"]), data["tokens"], data["prompt_tokens"],
-                   data["seconds"], data["truncated"])
+                   data["seconds"], data["truncated"], data.get("looped", False))
 
 
 @dataclass
@@ -72,9 +76,12 @@ def _depth(verdict: Verdict) -> int:
 
 
 def attempt_of(gen: Generation, verifier: Verifier, spec: TaskSpec | None) -> Attempt:
-    """A generation with the verifier's verdict on it."""
-    return Attempt(gen.text, judge(gen.text, verifier, spec, gen.truncated), gen.tokens, gen.prompt_tokens,
-                   gen.seconds, gen.truncated)
+    """A generation with the verifier's verdict on it. An answer that ran into max_new_tokens in a loop counts as
+    looped too, though nothing stopped it (a backend that cannot stop one, a generation cached before loops were
+    stopped), so that the repair round is told why it broke off."""
+    loop = gen.looped or (gen.truncated and looped(gen.text))
+    return Attempt(gen.text, judge(gen.text, verifier, spec, gen.truncated, loop), gen.tokens,
+                   gen.prompt_tokens, gen.seconds, gen.truncated, loop)
 
 
 def repair_messages(messages: list[dict[str, str]], attempt: Attempt,

@@ -3,7 +3,7 @@
 An answer passes when YAML could be extracted, at least one object was checked, and no error finding remains at
 any level (the task spec's requirements are L4 findings). The failing level is the lowest level with an error,
 or ``format`` when the answer holds no YAML at all. Format violations (prose, code fences, truncation at
-max_new_tokens) are counted whether or not the extracted manifest passes.
+max_new_tokens, a loop the decoder stopped) are counted whether or not the extracted manifest passes.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from kubedistill.verify import Verifier
 from kubedistill.verify.finding import Status
 
 FAIL_LEVELS = ("format", "L1", "L2", "L3", "L4")
+LOOP_FEEDBACK = ("- [format loop] the answer repeated the same lines again and again until it was stopped; write "
+                 "each entry once and end the manifest")
 
 
 @dataclass
@@ -48,14 +50,19 @@ class Verdict:
             lines.append(f"- [{item['level']} {item['rule']}] {where}: {item['message']}.{hint}")
         if not lines and self.failed_level == "format":
             lines.append("- [format] the answer holds no Kubernetes YAML")
+        if "loop" in self.format_violations:  # first: the loop is why the rest is broken
+            lines.insert(0, LOOP_FEEDBACK)
         more = f"\n- ... and {len(lines) - limit} more" if len(lines) > limit else ""
         return "\n".join(lines[:limit]) + more
 
 
-def judge(text: str, verifier: Verifier, spec: TaskSpec | None = None, truncated: bool = False) -> Verdict:
+def judge(text: str, verifier: Verifier, spec: TaskSpec | None = None, truncated: bool = False,
+          looped: bool = False) -> Verdict:
     manifest, violations = extract_yaml(text)
     if truncated:
         violations.append("truncated")
+    if looped:
+        violations.append("loop")
     if not manifest.strip():
         return Verdict(False, "format", ["no-yaml"], format_violations=violations)
     results = verifier.verify_text(manifest, file="answer.yaml", spec=spec)

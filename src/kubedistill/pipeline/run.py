@@ -44,7 +44,8 @@ class EvalStage:
     batch_size: int = 8
     """First answers generated together (transformers backend): several times the throughput on a CPU."""
     dtype: str = "auto"
-    """transformers backend: auto (float32 on a CPU, bfloat16 on a GPU) | float32 | bfloat16."""
+    """transformers backend: auto (bfloat16 on a GPU and on a CPU with native bfloat16, else float32) | float32 |
+    bfloat16."""
 
     def config(self, **fixed: object) -> EvalConfig:
         """The evaluation settings: every field of this stage but ``baseline`` is an EvalConfig field."""

@@ -298,10 +298,7 @@ def create_app(backend: Backend, verifier: Verifier, settings: ServerSettings) -
         if not isinstance(original, str):
             raise ApiError(400, "'input' must be a string: the manifests the edited 'manifest' started from",
                            param="input")
-        if original.strip():
-            spec = edit_spec(wanted, original)
-        else:
-            spec = read_request(wanted) if wanted else None
+        spec = edit_spec(wanted, original) if original.strip() else (read_request(wanted) if wanted else None)
         results = await asyncio.to_thread(verifier.verify_text, manifest, "request.yaml", spec)
         documents = [r.to_dict() for r in results]
         return {"passed": all(r.passed for r in results) and any(r.status == "valid" for r in results),

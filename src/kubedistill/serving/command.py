@@ -2,6 +2,7 @@
 
     kubedistill serve --model qwen2.5-coder-0.5b-instruct --adapter runs/train --port 8000
     OPENAI_BASE_URL=http://127.0.0.1:8000/v1 OPENAI_API_KEY=unused your-openai-tool ...
+    kubedistill serve --backend openai --openai-base-url http://gpu:8000/v1 --model kubedistill --concurrency 16
 
 Binds loopback by default; binding any other address requires an API key (``--api-key`` or
 ``KUBEDISTILL_API_KEY``). The model loads once before the port opens; SIGINT/SIGTERM stop accepting
@@ -100,7 +101,9 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     verifier = verifier_for(args)
-    print(f"loading {args.model}{' + ' + args.adapter if args.adapter else ''} ...", file=sys.stderr, flush=True)
+    where = f" at {args.openai_base_url}" if args.backend == "openai" else ""  # a model server answers
+    print(f"loading {args.model}{' + ' + args.adapter if args.adapter else ''}{where} ...", file=sys.stderr,
+          flush=True)
     backend = load_backend(model_ref(args))
     app = create_app(backend, verifier, settings)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False,

@@ -4,9 +4,10 @@
 
 setup (model, adapter, data) -> fit (accumulated AdamW steps, validation loss, checkpoints) -> save (adapter,
 config, metrics, loss curve, model card). Defaults follow the reference: r=4, alpha=8, the seven projection
-modules, AdamW, batch 1 with gradient accumulation, fp32 on CPU (bf16 on a GPU), the strict system prompt, loss
-on the answer only. ``--resume`` restores the adapter, optimizer, scheduler, RNG states and data position of the
-last checkpoint, so a resumed run ends with the same weights as an uninterrupted one.
+modules, AdamW, batch 1 with gradient accumulation, bf16 on a GPU and on a CPU with native bf16 (fp32 on other
+CPUs), the strict system prompt, loss on the answer only. ``--resume`` restores the adapter, optimizer, scheduler,
+RNG states and data position of the last checkpoint, so a resumed run ends with the same weights as an
+uninterrupted one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kubedistill.errors import UserError
+from kubedistill.hardware import emulated_bf16, resolve_dtype
 from kubedistill.inference.backend import ASKED_FILE
 from kubedistill.progress import Progress
 from kubedistill.prompts import HINTS, prompt_problem, prompt_stamp
@@ -74,8 +76,9 @@ class TrainConfig:
     """torch CPU threads; 0: every core."""
     gradient_checkpointing: bool = False
     dtype: str = "auto"
-    """The base model's weights: ``auto`` is bfloat16 on a GPU and float32 on a CPU (the reference setup);
-    ``bfloat16`` on a CPU with AVX512-BF16 or AMX runs a step about 1.9x faster (measured on this project's
+    """The base model's weights: ``auto`` is bfloat16 on a GPU and on a CPU with AVX512-BF16 or AMX, float32 on
+    other CPUs (``kubedistill.hardware``; fixed bfloat16 there is emulated, slow, and warned about). bfloat16 on
+    a CPU with AVX512-BF16 or AMX runs a step about 1.9x faster than float32 (measured on this project's
     2-core EPYC: 7.0 s vs 13.1 s for a 700-token pair on the 0.5B model). The LoRA weights and the optimizer stay
     float32 either way (peft keeps adapters in float32), and the loss is taken in float32."""
     share_prefix: bool = True
@@ -180,14 +183,13 @@ def setup(config: TrainConfig, corpus: Path, device: Any = None
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if config.dtype == "auto":
-        dtype = torch.bfloat16 if str(device).startswith("cuda") else torch.float32
-    else:
-        dtype = getattr(torch, config.dtype)
+    dtype = resolve_dtype(config.dtype, str(device))
+    if warning := emulated_bf16(dtype, str(device)):
+        print(f"kubedistill train: {warning}", file=sys.stderr)
     path = resolve_model(config.model, config.cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(path)
     attention_kernels(device)
-    base = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
+    base = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype)).to(device)
     if config.gradient_checkpointing:
         base.gradient_checkpointing_enable()
         base.enable_input_require_grads()
@@ -535,7 +537,7 @@ def save(model: Any, tokenizer: Any, config: TrainConfig, corpus: Path, out: Pat
         digest.update((corpus / "data" / f"{split}.jsonl").read_bytes())
     write_json_atomic(out / "training_config.json", {
         "config": asdict(config), "corpus": str(corpus), "corpus_sha256": digest.hexdigest(), "final": last,
-        "gguf_adapter": gguf_note,
+        "gguf_adapter": gguf_note, "base_dtype": str(model.get_base_model().dtype).removeprefix("torch."),
         "left_out_over_max_length": {split: dict(c.most_common()) for split, c in (dropped or {}).items()},
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__}})
     _loss_plot(out)
