@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
-from collections import Counter
 from pathlib import Path
 
-import yaml
+import handset
 
 REPO = Path(__file__).resolve().parent.parent
 SET_DIR = REPO / "bench" / "data" / "edits"
@@ -42,29 +40,9 @@ def split_of(ident: str) -> str:
 
 def load(files: list[Path] | None = None) -> list[dict]:
     """Every entry of the source files, checked for shape; a bad one is a SystemExit naming file and entry."""
-    rows: list[dict] = []
-    seen: dict[str, str] = {}
-    for path in files or sorted(SOURCES.glob("*.yaml")):
-        try:
-            entries = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            sys.exit(f"{path}: not YAML: {exc}")
-        if not isinstance(entries, list):
-            sys.exit(f"{path}: expected a list of entries")
-        for number, entry in enumerate(entries, start=1):
-            where = f"{path.name} entry {number}"
-            if not isinstance(entry, dict) or (missing := [f for f in FIELDS if not entry.get(f)]):
-                sys.exit(f"{where}: missing field(s) {', '.join(missing) if isinstance(entry, dict) else FIELDS}")
-            if unknown := sorted(set(entry) - set(FIELDS) - {"notes"}):
-                sys.exit(f"{where} ({entry['id']}): unknown field(s) {', '.join(unknown)}")
-            for key, allowed in (("style", STYLES), ("family", FAMILIES), ("layout", LAYOUTS)):
-                if entry[key] not in allowed:
-                    sys.exit(f"{where} ({entry['id']}): {key} {entry[key]!r} is not one of {', '.join(allowed)}")
-            if entry["id"] in seen:
-                sys.exit(f"{where}: id {entry['id']!r} is used in {seen[entry['id']]} too")
-            seen[entry["id"]] = where
-            rows.append(entry | {"file": path.name, "split": split_of(entry["id"])})
-    return rows
+    choices = {"style": STYLES, "family": FAMILIES, "layout": LAYOUTS}
+    return handset.load_entries(files or sorted(SOURCES.glob("*.yaml")), FIELDS, choices,
+                                lambda _path, entry: split_of(entry["id"]))
 
 
 def instruction(entry: dict) -> str:
@@ -105,25 +83,11 @@ def reference_problems(entry: dict, verifier=None) -> list[str]:
 
 
 def verify(files: list[Path] | None) -> int:
-    rows = load(files)
-    bad = 0
-    for entry in rows:
-        for problem in reference_problems(entry):
-            bad += 1
-            print(f"{entry['file']} {entry['id']}: {problem}")
-    print(f"{len(rows)} entries, {bad} problems; styles: {dict(sorted(Counter(e['style'] for e in rows).items()))}; "
-          f"families: {dict(sorted(Counter(e['family'] for e in rows).items()))}; "
-          f"splits: {dict(Counter(e['split'] for e in rows))}")
-    return 1 if bad else 0
+    return handset.report(load(files), reference_problems, ("style", "family"))
 
 
 def build() -> int:
-    rows = load()
-    for split in ("dev", "check"):
-        lines = [json.dumps(task_row(e), ensure_ascii=False) for e in rows if e["split"] == split]
-        (SET_DIR / f"{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        print(f"{SET_DIR / f'{split}.jsonl'}: {len(lines)} tasks")
-    return 0
+    return handset.write_splits(load(), task_row, SET_DIR)
 
 
 def main() -> int:
