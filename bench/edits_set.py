@@ -15,7 +15,6 @@ spec carries the input, so L4 holds the answer to everything the request leaves 
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import sys
 from pathlib import Path
@@ -91,13 +90,8 @@ def build() -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="verb", required=True)
-    check = sub.add_parser("verify", help="check every reference against L1-L4, its spec and edit conformance")
-    check.add_argument("files", nargs="*", type=Path)
-    sub.add_parser("build", help="write dev.jsonl and check.jsonl from the sources")
-    args = parser.parse_args()
-    return verify(args.files or None) if args.verb == "verify" else build()
+    return handset.main(__doc__.splitlines()[0], verify, build,
+                        "check every reference against L1-L4, its spec and edit conformance")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,20 @@ def report(rows: list[dict], problems: Callable[[dict], list[str]], counted: tup
     return 1 if bad else 0
 
 
+def main(description: str, verify: Callable[[list[Path] | None], int], build: Callable[[], int],
+         verify_help: str) -> int:
+    """The command line both set scripts take: ``verify [FILE...]`` and ``build``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    sub = parser.add_subparsers(dest="verb", required=True)
+    check = sub.add_parser("verify", help=verify_help)
+    check.add_argument("files", nargs="*", type=Path)
+    sub.add_parser("build", help="write dev.jsonl and check.jsonl from the sources")
+    args = parser.parse_args()
+    return verify(args.files or None) if args.verb == "verify" else build()
+
+
 def write_splits(rows: list[dict], task_row: Callable[[dict], dict], folder: Path) -> int:
     """``dev.jsonl`` and ``check.jsonl`` in ``folder``: one evaluation task a line."""
     for split in ("dev", "check"):

@@ -21,7 +21,6 @@ object a line with id, instruction, spec, family, source (``handwritten``), styl
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import sys
 from pathlib import Path
@@ -94,13 +93,8 @@ def build() -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="verb", required=True)
-    check = sub.add_parser("verify", help="check every reference manifest against L1-L4 and its spec")
-    check.add_argument("files", nargs="*", type=Path)
-    sub.add_parser("build", help="write dev.jsonl and check.jsonl from the sources")
-    args = parser.parse_args()
-    return verify(args.files or None) if args.verb == "verify" else build()
+    return handset.main(__doc__.splitlines()[0], verify, build,
+                        "check every reference manifest against L1-L4 and its spec")
 
 
 if __name__ == "__main__":

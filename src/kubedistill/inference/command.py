@@ -116,24 +116,12 @@ MAX_INPUT_BYTES = 1024 * 1024
 def read_input(value: str) -> str:
     """The manifests of ``--input``: a file or stdin, UTF-8 YAML holding at least one Kubernetes object (it may
     have defects: "fix it" is an edit too)."""
+    from kubedistill.textfile import read_capped
     from kubedistill.verify.conformance import input_objects
 
     where = "stdin" if value == "-" else value
-    try:
-        if value == "-":
-            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
-        else:
-            with open(value, "rb") as handle:
-                data = handle.read(MAX_INPUT_BYTES + 1)
-    except OSError as exc:
-        raise UserError(f"--input: cannot read {value}: {exc.strerror or exc}",
-                        "give the manifest file to edit, or - to read it from stdin") from None
-    if len(data) > MAX_INPUT_BYTES:
-        raise UserError(f"--input: {where} is longer than {MAX_INPUT_BYTES} bytes", "edit one bundle at a time")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UserError(f"--input: {where} is not UTF-8 text") from None
+    text = read_capped(value, MAX_INPUT_BYTES, "--input", "give the manifest file to edit, or - to read it from stdin",
+                       "edit one bundle at a time", encoding="utf-8-sig")
     if not input_objects(text):
         raise UserError(f"--input: {where} holds no Kubernetes object (no YAML mapping with a kind)",
                         "give the manifest to edit: YAML with apiVersion, kind and metadata")

@@ -84,19 +84,11 @@ MAX_REQUEST_BYTES = 64 * 1024
 def read_request_text(value: str) -> str:
     """The request of ``--request``: the text itself, or the contents of the file after ``@``."""
     if value.startswith("@"):
-        path = value[1:]
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(MAX_REQUEST_BYTES + 1)
-        except OSError as exc:
-            raise UserError(f"--request: cannot read {path}: {exc.strerror or exc}",
-                            "give the request as text, or @FILE naming a readable file") from None
-        if len(data) > MAX_REQUEST_BYTES:
-            raise UserError(f"--request: {path} is longer than {MAX_REQUEST_BYTES} bytes", "a request is a few lines")
-        try:
-            value = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise UserError(f"--request: {path} is not UTF-8 text") from None
+        from kubedistill.textfile import read_capped
+
+        value = read_capped(value[1:], MAX_REQUEST_BYTES, "--request",
+                            "give the request as text, or @FILE naming a readable file", "a request is a few lines",
+                            dash_is_stdin=False)
     if not value.strip():
         raise UserError("--request: the request is empty",
                         'kubedistill validate app.yaml --request "a redis Deployment with 2 replicas"')
